@@ -1,0 +1,7 @@
+"""Repository-wide pytest set-up: fixture plugins shared by every service's tests.
+
+The infrastructure fixtures (PostgreSQL, NATS) come from training_testkit's entry point; these add
+services that other services' tests run against.
+"""
+
+pytest_plugins = ["training_identity.testing"]

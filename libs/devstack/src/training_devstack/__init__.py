@@ -1,0 +1,1 @@
+"""Local infrastructure: embedded PostgreSQL and NATS servers, and the `make run` launcher."""

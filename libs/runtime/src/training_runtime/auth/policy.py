@@ -1,0 +1,69 @@
+"""Which roles may call which RPC: declared once per service, checked by the server interceptor.
+
+The policy must name every method of the service (checked at start-up), so a new RPC cannot ship
+without an access decision. Row-level scoping (own record, own institution, own region) is the
+service's job, using the principal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from training_runtime.auth.principal import Role
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[Role]
+    public: bool = False
+
+    def permits(self, role: Role | None) -> bool:
+        return self.public or (role is not None and role in self.roles)
+
+
+def allow(*roles: Role) -> Rule:
+    if not roles:
+        raise ValueError("allow() needs at least one role; use public() for open methods")
+    return Rule(roles=frozenset(roles))
+
+
+def public() -> Rule:
+    """Callable without a token (the method itself checks whatever credential it takes)."""
+    return Rule(roles=frozenset(), public=True)
+
+
+# Infrastructure services every server hosts; open to all (Kubernetes probes, grpcurl).
+_OPEN_SERVICES = (
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1alpha.ServerReflection",
+    "grpc.reflection.v1.ServerReflection",
+)
+
+
+class AccessPolicy:
+    def __init__(self, service: str, rules: Mapping[str, Rule]) -> None:
+        self.service = service
+        self._rules = {f"/{service}/{method}": rule for method, rule in rules.items()}
+
+    def rule_for(self, full_method: str) -> Rule | None:
+        """The rule for `/package.Service/Method`; None means deny (fail closed)."""
+        rule = self._rules.get(full_method)
+        if rule is None and full_method.lstrip("/").split("/")[0] in _OPEN_SERVICES:
+            return public()
+        return rule
+
+    def check_complete(self, methods: Iterable[str]) -> None:
+        """Raise unless every method of the service has exactly one rule."""
+        declared = {name.rsplit("/", 1)[1] for name in self._rules}
+        actual = set(methods)
+        missing = sorted(actual - declared)
+        unknown = sorted(declared - actual)
+        if missing or unknown:
+            raise RuntimeError(
+                f"access policy of {self.service} is out of date: "
+                f"no rule for {missing or 'none'}; rules for unknown methods {unknown or 'none'}"
+            )
+
+    def roles_for(self, method: str) -> Rule:
+        return self._rules[f"/{self.service}/{method}"]

@@ -1,0 +1,99 @@
+"""PostgreSQL access: one async engine per service and a unit of work that carries events.
+
+The unit of work is the only way application code changes state: everything it does, including the
+events it emits to the outbox, commits together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext import asyncio as sa_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from training_events import Event, add_to_outbox
+from training_runtime.clock import Clock, SystemClock
+from training_runtime.errors import Aborted, Unavailable
+
+log = logging.getLogger(__name__)
+
+# SQLSTATEs: serialization failure and deadlock are worth a retry by the caller.
+_RETRYABLE = {"40001", "40P01"}
+_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, OSError, ConnectionError)
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, application_name: str = "training") -> None:
+        # Looked up at call time so the telemetry instrumentation's wrapper applies.
+        self.engine: AsyncEngine = sa_asyncio.create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={"server_settings": {"application_name": application_name}, "timeout": 5},
+        )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception as exc:
+            log.debug("database ping failed: %s", exc)
+            return False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction: `async with uow.begin() as tx: tx.session...; await tx.emit(event)`."""
+
+    def __init__(self, database: Database, *, source: str, clock: Clock | None = None) -> None:
+        self._database = database
+        self._source = source
+        self._clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[Transaction]:
+        try:
+            async with self._database.sessions() as session, session.begin():
+                yield Transaction(session, source=self._source, clock=self._clock)
+        except _UNAVAILABLE as exc:
+            raise Unavailable("the database is not available; retry shortly") from exc
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in _RETRYABLE:
+                raise Aborted("a concurrent change conflicted with this one; retry") from exc
+            raise
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session (rolled back at the end)."""
+        try:
+            async with self._database.sessions() as session:
+                yield session
+                await session.rollback()
+        except _UNAVAILABLE as exc:
+            raise Unavailable("the database is not available; retry shortly") from exc
+
+
+class Transaction:
+    def __init__(self, session: AsyncSession, *, source: str, clock: Clock) -> None:
+        self.session = session
+        self._source = source
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    async def emit(self, event: Event) -> None:
+        """Write `event` to the outbox; it is published only if this transaction commits."""
+        await add_to_outbox(self.session, event, source=self._source, now=self._clock.now())

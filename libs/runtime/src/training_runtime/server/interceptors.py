@@ -1,0 +1,202 @@
+"""The server interceptor every service runs: authentication, the access policy, error mapping,
+access logs (with trace ids, through the log filter) and per-RPC metrics."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from opentelemetry import metrics, trace
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from training_runtime import errors
+from training_runtime.auth.policy import AccessPolicy, Rule
+from training_runtime.auth.principal import Principal, reset_principal, set_principal
+from training_runtime.auth.tokens import TokenVerifier
+from training_runtime.server.status import to_status, trailing_metadata
+
+access_log = logging.getLogger("training.access")
+log = logging.getLogger(__name__)
+
+_meter = metrics.get_meter("training_runtime.rpc")
+_duration = _meter.create_histogram("rpc.server.duration", unit="ms", description="Duration of each RPC")
+_requests = _meter.create_counter("rpc.server.requests", description="RPCs handled, by method and status code")
+
+
+def _unavailable_from(exc: BaseException) -> errors.DomainError | None:
+    """Infrastructure failures that escaped the unit of work still deserve an honest status."""
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in {"40001", "40P01"}:
+        return errors.Aborted("a concurrent change conflicted with this one; retry")
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError | OSError):
+        return errors.Unavailable("a dependency is not available; retry shortly")
+    return None
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(
+        self, *, service: str, policy: AccessPolicy, verifier: TokenVerifier, access_log_mode: str = "all"
+    ) -> None:
+        self._service = service
+        self._policy = policy
+        self._verifier = verifier
+        self._access_log_mode = access_log_mode
+        self._domain = f"training.{service}"
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        if method.startswith(("/grpc.health.", "/grpc.reflection.")):
+            return handler
+        rule = self._policy.rule_for(method)
+        kwargs = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(self._unary(method, rule, handler.unary_unary), **kwargs)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(self._unary(method, rule, handler.stream_unary), **kwargs)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(self._streaming(method, rule, handler.unary_stream), **kwargs)
+        return grpc.stream_stream_rpc_method_handler(self._streaming(method, rule, handler.stream_stream), **kwargs)
+
+    def _unary(self, method: str, rule: Rule | None, behavior: Callable[..., Any]) -> Callable[..., Any]:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            call = _Call(self, method, context)
+            token = await call.enter(rule)
+            try:
+                return await behavior(request, context)
+            except BaseException as exc:
+                await call.fail(exc)
+                raise
+            finally:
+                call.exit(token)
+
+        return wrapper
+
+    def _streaming(self, method: str, rule: Rule | None, behavior: Callable[..., Any]) -> Callable[..., Any]:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            call = _Call(self, method, context)
+            token = await call.enter(rule)
+            try:
+                result = behavior(request, context)
+                if inspect.isasyncgen(result):
+                    async for item in result:
+                        yield item
+                else:
+                    await result
+            except BaseException as exc:
+                await call.fail(exc)
+                raise
+            finally:
+                call.exit(token)
+
+        return wrapper
+
+    async def authenticate(self, rule: Rule | None, context: grpc.aio.ServicerContext, method: str) -> Principal | None:
+        token = None
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                scheme, _, credential = str(value).partition(" ")
+                if scheme.lower() == "bearer" and credential.strip():
+                    token = credential.strip()
+                break
+        if rule is None:
+            raise errors.PermissionDenied("this method is not open to any caller")
+        if rule.public:
+            if token is None:
+                return None
+            try:
+                return await self._verifier.verify(token)
+            except errors.Unauthenticated:
+                return None  # public methods never depend on who calls
+        if token is None:
+            raise errors.Unauthenticated("this method needs an access token (authorization: Bearer <token>)")
+        principal = await self._verifier.verify(token)
+        if not rule.permits(principal.role):
+            raise errors.PermissionDenied(f"role {principal.role.value} may not call {method.rsplit('/', 1)[-1]}")
+        return principal
+
+
+class _Call:
+    """Book-keeping for one call: principal, timing, final status."""
+
+    __slots__ = ("code", "context", "interceptor", "method", "principal", "started")
+
+    def __init__(self, interceptor: ServiceInterceptor, method: str, context: grpc.aio.ServicerContext) -> None:
+        self.interceptor = interceptor
+        self.method = method
+        self.context = context
+        self.started = time.perf_counter()
+        self.code = grpc.StatusCode.OK
+        self.principal: Principal | None = None
+
+    async def enter(self, rule: Rule | None) -> Any:
+        try:
+            self.principal = await self.interceptor.authenticate(rule, self.context, self.method)
+        except errors.DomainError as exc:
+            token = set_principal(None)
+            await self._abort(exc, token)
+        return set_principal(self.principal)
+
+    async def _abort(self, exc: errors.DomainError, token: Any) -> None:
+        try:
+            await self.fail(exc)
+        finally:
+            self.exit(token)
+
+    async def fail(self, exc: BaseException) -> None:
+        if isinstance(exc, grpc.aio.AbortError):
+            self.code = self.context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
+            return
+        domain_error = exc if isinstance(exc, errors.DomainError) else _unavailable_from(exc)
+        if domain_error is None and not isinstance(exc, Exception):
+            self.code = grpc.StatusCode.CANCELLED  # the client went away or the server is stopping
+            return
+        if domain_error is None:
+            span = trace.get_current_span().get_span_context()
+            reference = f"{span.trace_id:032x}" if span.is_valid else "none"
+            log.error("unhandled error in %s (trace %s)", self.method, reference, exc_info=exc)
+            self.code = grpc.StatusCode.INTERNAL
+            await self.context.abort(grpc.StatusCode.INTERNAL, f"internal error; reference {reference}")
+        code, status = to_status(domain_error, domain=self.interceptor._domain)
+        self.code = code
+        await self.context.abort(code, status.message, trailing_metadata=trailing_metadata(status))
+
+    def exit(self, token: Any) -> None:
+        reset_principal(token)
+        elapsed_ms = (time.perf_counter() - self.started) * 1000
+        attributes = {
+            "rpc.service": self.interceptor._service,
+            "rpc.method": self.method,
+            "rpc.grpc.status_code": self.code.name,
+        }
+        _duration.record(elapsed_ms, attributes)
+        _requests.add(1, attributes)
+        mode = self.interceptor._access_log_mode
+        if mode == "all" or (mode == "errors" and self.code is not grpc.StatusCode.OK):
+            access_log.info(
+                "%s %s %.1fms",
+                self.method,
+                self.code.name,
+                elapsed_ms,
+                extra={
+                    "rpc_method": self.method,
+                    "status": self.code.name,
+                    "duration_ms": round(elapsed_ms, 2),
+                    "principal": self.principal.subject if self.principal else None,
+                    "role": self.principal.role.value if self.principal else None,
+                    "peer": self.context.peer(),
+                },
+            )

@@ -1,0 +1,1 @@
+"""The identity service: accounts, institutions, tokens and signing keys (training.identity.v1)."""

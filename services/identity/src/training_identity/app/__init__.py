@@ -1,0 +1,1 @@
+"""Identity's application layer: one function per use case, each in one unit of work."""

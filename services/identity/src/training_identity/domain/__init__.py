@@ -1,0 +1,1 @@
+"""Identity's domain: pure rules, no gRPC, SQLAlchemy or NATS."""

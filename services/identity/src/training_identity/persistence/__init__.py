@@ -1,0 +1,1 @@
+"""Identity's tables (SQLAlchemy Core) and queries."""

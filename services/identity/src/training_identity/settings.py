@@ -1,0 +1,62 @@
+"""Identity's settings (environment variables prefixed IDENTITY_)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+
+from training_runtime.settings import ServiceSettings, decode_key, parse_keyring, service_config
+
+
+def parse_service_clients(value: str) -> dict[str, str]:
+    """`learning:secret,exams:secret` -> {"learning": "secret", ...}."""
+    clients: dict[str, str] = {}
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, secret = item.partition(":")
+        if not sep or not name or len(secret) < 16:
+            raise ValueError("must be name:secret pairs, secrets at least 16 characters")
+        clients[name.strip()] = secret
+    return clients
+
+
+class IdentitySettings(ServiceSettings):
+    model_config = service_config("IDENTITY_")
+
+    grpc_port: int = Field(50051, ge=0, le=65535)
+    # `kid:base64-32-byte-Ed25519-seed,...`; the first key signs, the others still verify.
+    jwt_signing_keys: SecretStr
+    access_token_ttl_seconds: int = Field(900, ge=60, le=24 * 3600)
+    service_token_ttl_seconds: int = Field(900, ge=60, le=24 * 3600)
+    refresh_token_ttl_seconds: int = Field(14 * 24 * 3600, ge=300)
+    # `kid:base64-32-byte-key,...`: AES-256-GCM keys for personal data at rest; the first encrypts.
+    field_encryption_keys: SecretStr
+    # base64 32-byte key for the keyed look-up hashes of ID and phone numbers.
+    lookup_hash_key: SecretStr
+    # `service:secret,...`: the platform services that may obtain service tokens.
+    service_clients: SecretStr = SecretStr("")
+    login_max_failures: int = Field(5, ge=1, le=100)
+    login_failure_window_seconds: int = Field(900, ge=1)
+    login_lock_seconds: int = Field(900, ge=1)
+    password_hash_time_cost: int = Field(3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(65536, ge=1024)
+    password_hash_parallelism: int = Field(2, ge=1, le=16)
+
+    @field_validator("jwt_signing_keys", "field_encryption_keys")
+    @classmethod
+    def _keyring(cls, value: SecretStr) -> SecretStr:
+        parse_keyring(value.get_secret_value())
+        return value
+
+    @field_validator("lookup_hash_key")
+    @classmethod
+    def _hash_key(cls, value: SecretStr) -> SecretStr:
+        decode_key(value.get_secret_value())
+        return value
+
+    @field_validator("service_clients")
+    @classmethod
+    def _clients(cls, value: SecretStr) -> SecretStr:
+        parse_service_clients(value.get_secret_value())
+        return value
