@@ -31,5 +31,9 @@ POLICY = AccessPolicy(
         "ReinstateInstitution": allow(R.OPERATOR, R.REGULATOR),
         "GetInstitution": allow(*EVERYONE, R.SERVICE),
         "ListInstitutions": allow(*EVERYONE, R.SERVICE),
+        "RecordFaceConsent": allow(R.TRAINEE),
+        "EnrollFace": allow(R.TRAINEE),
+        "VerifyFace": allow(R.TRAINEE, R.SERVICE),
+        "DeleteFaceData": allow(R.TRAINEE, R.OPERATOR),
     },
 )
