@@ -1,0 +1,1 @@
+"""The crediting rules, free of gRPC, SQLAlchemy and NATS."""

@@ -1,0 +1,60 @@
+"""Face checks during study go to identity's VerifyFace, with learning's service token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from training.identity.v1 import identity_pb2 as ipb
+from training.identity.v1 import identity_pb2_grpc
+from training_runtime.errors import FailedPrecondition, InvalidArgument, Unavailable
+from training_runtime.server.status import field_violations
+
+PURPOSES = {
+    "start": ipb.FACE_CHECK_PURPOSE_STUDY_START,
+    "random": ipb.FACE_CHECK_PURPOSE_STUDY_RANDOM,
+    "end": ipb.FACE_CHECK_PURPOSE_STUDY_END,
+}
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    face_check_id: str
+    passed: bool
+    # Identity's outcome in the rulebook's words: "match", "no_match", "no_face", ...
+    outcome: str
+    distance: float
+
+
+class FaceVerifier:
+    def __init__(self, channel: grpc.aio.Channel, *, timeout: float) -> None:
+        self._stub = identity_pb2_grpc.IdentityServiceStub(channel)
+        self._timeout = timeout
+
+    async def verify(self, trainee_id: str, image: bytes, *, purpose: str, context_ref: str) -> FaceResult:
+        try:
+            response = await self._stub.VerifyFace(
+                ipb.VerifyFaceRequest(user_id=trainee_id, image=image, purpose=PURPOSES[purpose],
+                                      context_ref=context_ref),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _translate(exc) from exc
+        outcome = ipb.FaceCheckOutcome.Name(response.outcome).removeprefix("FACE_CHECK_OUTCOME_").lower()
+        return FaceResult(
+            face_check_id=response.face_check_id,
+            passed=response.matched and response.outcome == ipb.FACE_CHECK_OUTCOME_MATCH,
+            outcome=outcome,
+            distance=response.distance,
+        )
+
+
+def _translate(exc: grpc.aio.AioRpcError) -> Exception:
+    code = exc.code()
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        problems = field_violations(exc)
+        return InvalidArgument("face_image", problems.get("image") or exc.details() or "is not a usable photo")
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        return FailedPrecondition("FACE_NOT_ENROLLED", f"identity cannot check this trainee's face: {exc.details()}")
+    return Unavailable(f"face verification is not available ({code.name}); retry shortly")

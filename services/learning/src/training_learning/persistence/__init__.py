@@ -1,0 +1,1 @@
+"""Tables and the stores that read and write them."""
