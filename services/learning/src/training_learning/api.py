@@ -15,8 +15,8 @@ from training_learning.app.study import Study
 from training_learning.app.views import AckView, AnomalyView, FaceDemand, ProgressView, SessionView
 from training_learning.domain.session import Status
 from training_runtime.auth import require_principal
-from training_runtime.protoconv import from_timestamp, role_to_proto, timestamp
 from training_runtime.auth.principal import Role
+from training_runtime.protoconv import from_timestamp, role_to_proto, timestamp
 
 _STATE = {
     Status.ACTIVE: pb.SESSION_STATE_ACTIVE,
@@ -33,7 +33,11 @@ _ENROLLMENT = {
     "frozen": pb.ENROLLMENT_STATE_FROZEN,
     "completed": pb.ENROLLMENT_STATE_COMPLETED,
 }
-_ANOMALY = {"open": pb.ANOMALY_STATUS_OPEN, "cleared": pb.ANOMALY_STATUS_CLEARED, "confirmed": pb.ANOMALY_STATUS_CONFIRMED}
+_ANOMALY = {
+    "open": pb.ANOMALY_STATUS_OPEN,
+    "cleared": pb.ANOMALY_STATUS_CLEARED,
+    "confirmed": pb.ANOMALY_STATUS_CONFIRMED,
+}
 _ANOMALY_BACK = {v: k for k, v in _ANOMALY.items()}
 _KIND = {
     "CREDIT": pb.LEDGER_ENTRY_KIND_CREDIT,
@@ -189,7 +193,9 @@ class LearningServicer(learning_pb2_grpc.LearningServiceServicer):
         self._batcher = batcher
         self._records = records
 
-    async def StartStudy(self, request: pb.StartStudyRequest, context: grpc.aio.ServicerContext) -> pb.StartStudyResponse:
+    async def StartStudy(
+        self, request: pb.StartStudyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StartStudyResponse:
         result = await self._study.start(
             require_principal(),
             request.enrollment_id,
@@ -236,7 +242,9 @@ class LearningServicer(learning_pb2_grpc.LearningServiceServicer):
             session=session_pb(result.session), face_check_id=result.face_check_id, face_check_passed=result.passed
         )
 
-    async def GetProgress(self, request: pb.GetProgressRequest, context: grpc.aio.ServicerContext) -> pb.GetProgressResponse:
+    async def GetProgress(
+        self, request: pb.GetProgressRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetProgressResponse:
         return pb.GetProgressResponse(
             progress=progress_pb(await self._records.progress(require_principal(), request.enrollment_id))
         )
@@ -245,7 +253,9 @@ class LearningServicer(learning_pb2_grpc.LearningServiceServicer):
         self, request: pb.ExplainHoursRequest, context: grpc.aio.ServicerContext
     ) -> pb.ExplainHoursResponse:
         progress, rows, token = await self._records.explain(
-            require_principal(), request.enrollment_id, page_size=request.page.page_size,
+            require_principal(),
+            request.enrollment_id,
+            page_size=request.page.page_size,
             page_token=request.page.page_token,
         )
         return pb.ExplainHoursResponse(
@@ -289,4 +299,3 @@ class LearningServicer(learning_pb2_grpc.LearningServiceServicer):
             require_principal(), request.enrollment_id, list(request.entry_ids), request.reason
         )
         return pb.InvalidateHoursResponse(entries=[entry_pb(r) for r in rows], progress=progress_pb(progress))
-

@@ -35,8 +35,9 @@ class FaceVerifier:
     async def verify(self, trainee_id: str, image: bytes, *, purpose: str, context_ref: str) -> FaceResult:
         try:
             response = await self._stub.VerifyFace(
-                ipb.VerifyFaceRequest(user_id=trainee_id, image=image, purpose=PURPOSES[purpose],
-                                      context_ref=context_ref),
+                ipb.VerifyFaceRequest(
+                    user_id=trainee_id, image=image, purpose=PURPOSES[purpose], context_ref=context_ref
+                ),
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as exc:

@@ -33,9 +33,7 @@ class LearningService:
         faces = FaceVerifier(ctx.clients.channel(settings.identity_url), timeout=settings.face_check_timeout_seconds)
         batcher = HeartbeatBatcher(ctx.uow, ctx.clock, rulebooks, max_batch=settings.heartbeat_batch_max)
         sweeper = Sweeper(ctx.uow, ctx.clock, rulebooks, interval_seconds=settings.sweep_interval_seconds)
-        servicer = LearningServicer(
-            Study(ctx.uow, ctx.clock, rulebooks, faces), batcher, Records(ctx.uow, rulebooks)
-        )
+        servicer = LearningServicer(Study(ctx.uow, ctx.clock, rulebooks, faces), batcher, Records(ctx.uow, rulebooks))
 
         def register(server: grpc.aio.Server) -> None:
             learning_pb2_grpc.add_LearningServiceServicer_to_server(servicer, server)

@@ -120,7 +120,9 @@ class HeartbeatBatcher:
                 r.id: r
                 for r in (
                     await tx.session.execute(
-                        select(study_sessions).where(study_sessions.c.id.in_(ids)).order_by(study_sessions.c.id)
+                        select(study_sessions)
+                        .where(study_sessions.c.id.in_(ids))
+                        .order_by(study_sessions.c.id)
                         .with_for_update()
                     )
                 ).all()
@@ -129,9 +131,11 @@ class HeartbeatBatcher:
                 (r.enrollment_id, r.lesson_id): r.credited_seconds
                 for r in (
                     await tx.session.execute(
-                        select(lesson_progress.c.enrollment_id, lesson_progress.c.lesson_id,
-                               lesson_progress.c.credited_seconds)
-                        .where(
+                        select(
+                            lesson_progress.c.enrollment_id,
+                            lesson_progress.c.lesson_id,
+                            lesson_progress.c.credited_seconds,
+                        ).where(
                             lesson_progress.c.enrollment_id.in_({r.enrollment_id for r in rows.values()}),
                             lesson_progress.c.lesson_id.in_({r.lesson_id for r in rows.values()}),
                         )
@@ -217,4 +221,3 @@ class HeartbeatBatcher:
                 item.future.set_exception(errors[index])
             else:
                 item.future.set_result(acks[index])
-

@@ -42,9 +42,19 @@ COURSE_FINISHED = "training.learning.course.finished.v1"
 Emit = Callable[[Event], Awaitable[None]]
 
 
-def study_entry(facts: SessionFacts, run: Run, *, kind: str, credited: float, interval: float, reason: Reason,
-                now: datetime, closing_check: str | None = None, before: float | None = None,
-                after: float | None = None) -> dict[str, Any]:
+def study_entry(
+    facts: SessionFacts,
+    run: Run,
+    *,
+    kind: str,
+    credited: float,
+    interval: float,
+    reason: Reason,
+    now: datetime,
+    closing_check: str | None = None,
+    before: float | None = None,
+    after: float | None = None,
+) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
         "kind": kind,
@@ -84,8 +94,9 @@ class Ledger:
     async def reject(self, facts: SessionFacts, runs: Sequence[Run], reason: Reason | None = None) -> None:
         """REJECT entries: each run with its own reason, or all with `reason` (a failed bracket)."""
         rows = [
-            study_entry(facts, r, kind="REJECT", credited=0.0, interval=r.wall_seconds, reason=reason or r.reason,
-                        now=self.now)
+            study_entry(
+                facts, r, kind="REJECT", credited=0.0, interval=r.wall_seconds, reason=reason or r.reason, now=self.now
+            )
             for r in runs
         ]
         if rows:
@@ -93,8 +104,12 @@ class Ledger:
 
     async def hold(self, facts: SessionFacts, runs: Sequence[Run]) -> None:
         rows = [
-            {"id": uuid.uuid4(), "session_id": facts.session_id, "run": run_to_json(r),
-             "opening_face_check_id": facts.opening_face_check_id}
+            {
+                "id": uuid.uuid4(),
+                "session_id": facts.session_id,
+                "run": run_to_json(r),
+                "opening_face_check_id": facts.opening_face_check_id,
+            }
             for r in runs
         ]
         if rows:
@@ -111,23 +126,26 @@ class Ledger:
         runs = [r for r in (run_from_json(raw) for raw in rows) if r is not None]
         return sorted(runs, key=lambda r: r.first_seq)
 
-    async def apply(self, facts: SessionFacts, outcome: Outcome, rules: Rulebook, *,
-                    closing_check: str | None = None) -> float:
+    async def apply(
+        self, facts: SessionFacts, outcome: Outcome, rules: Rulebook, *, closing_check: str | None = None
+    ) -> float:
         """Store what an outcome closed: rejected runs, pending runs, and the bracket's fate.
         Returns the seconds credited."""
         pending = [r for r in outcome.closed if r.verdict is Verdict.PENDING]
         await self.reject(facts, [r for r in outcome.closed if r.verdict is Verdict.REJECTED])
         if outcome.credit_pending:
-            return await self.credit(facts, [*await self.take_pending(facts), *pending], rules,
-                                     closing_check=closing_check)
+            return await self.credit(
+                facts, [*await self.take_pending(facts), *pending], rules, closing_check=closing_check
+            )
         if outcome.reject_pending is not None:
             await self.reject(facts, [*await self.take_pending(facts), *pending], outcome.reject_pending)
             return 0.0
         await self.hold(facts, pending)
         return 0.0
 
-    async def credit(self, facts: SessionFacts, runs: Sequence[Run], rules: Rulebook, *,
-                     closing_check: str | None) -> float:
+    async def credit(
+        self, facts: SessionFacts, runs: Sequence[Run], rules: Rulebook, *, closing_check: str | None
+    ) -> float:
         """Credit a closed bracket's runs within the lesson's and the day's room."""
         if not runs:
             return 0.0
@@ -159,21 +177,41 @@ class Ledger:
                 daily_room=None if daily_room is None else daily_room - credited,
             )
             if share.credited > 0:
-                row = study_entry(facts, run, kind="CREDIT", credited=share.credited, interval=run.wall_seconds,
-                                  reason=Reason.VERIFIED, now=self.now, closing_check=closing_check,
-                                  before=total, after=total + share.credited)
+                row = study_entry(
+                    facts,
+                    run,
+                    kind="CREDIT",
+                    credited=share.credited,
+                    interval=run.wall_seconds,
+                    reason=Reason.VERIFIED,
+                    now=self.now,
+                    closing_check=closing_check,
+                    before=total,
+                    after=total + share.credited,
+                )
                 rows.append(row)
                 credit_rows.append(row)
                 credited += share.credited
                 furthest = max(furthest, run.position_to)
             if share.refused_reason is not None:
-                rows.append(study_entry(facts, run, kind="REJECT", credited=0.0, interval=share.refused,
-                                        reason=share.refused_reason, now=self.now, closing_check=closing_check))
+                rows.append(
+                    study_entry(
+                        facts,
+                        run,
+                        kind="REJECT",
+                        credited=0.0,
+                        interval=share.refused,
+                        reason=share.refused_reason,
+                        now=self.now,
+                        closing_check=closing_check,
+                    )
+                )
         await self.session.execute(ledger_entries.insert(), rows)
         if credited <= 0:
             return 0.0
-        await self.add_to_progress(facts.enrollment_id, facts.lesson_id, facts.topic_id, credited,
-                                   furthest=min(furthest, float(duration or 0)))
+        await self.add_to_progress(
+            facts.enrollment_id, facts.lesson_id, facts.topic_id, credited, furthest=min(furthest, float(duration or 0))
+        )
         if daily_room is not None:
             await self.session.execute(
                 insert(daily_credits)
@@ -199,8 +237,15 @@ class Ledger:
         )
         return (await self.session.execute(query.with_for_update() if lock else query)).one()
 
-    async def add_to_progress(self, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, topic_id: uuid.UUID,
-                              seconds: float, *, furthest: float | None = None) -> None:
+    async def add_to_progress(
+        self,
+        enrollment_id: uuid.UUID,
+        lesson_id: uuid.UUID,
+        topic_id: uuid.UUID,
+        seconds: float,
+        *,
+        furthest: float | None = None,
+    ) -> None:
         values: dict[str, Any] = {"credited_seconds": lesson_progress.c.credited_seconds + seconds}
         if furthest is not None:
             values["furthest_position"] = func.greatest(lesson_progress.c.furthest_position, furthest)
@@ -259,8 +304,9 @@ class Ledger:
             )
         )
 
-    async def after_credit(self, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, course_id: uuid.UUID,
-                           rules: Rulebook) -> None:
+    async def after_credit(
+        self, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, course_id: uuid.UUID, rules: Rulebook
+    ) -> None:
         """Mark the lesson finished, the course finished, and the class complete, each once."""
         e = await self.enrollment(enrollment_id)
         lesson = await self.lesson_progress(enrollment_id, lesson_id, lock=False)

@@ -68,8 +68,12 @@ def consumer(rulebooks: RulebookSet, clock: Clock) -> ConsumerSpec:
         await ctx.session.execute(
             class_topics.insert(),
             [
-                {"class_id": class_id, "topic_id": uuid.UUID(t.topic_id), "code": t.code,
-                 "required_hours": t.required_hours}
+                {
+                    "class_id": class_id,
+                    "topic_id": uuid.UUID(t.topic_id),
+                    "code": t.code,
+                    "required_hours": t.required_hours,
+                }
                 for t in m.topics
             ],
         )
@@ -125,8 +129,9 @@ def consumer(rulebooks: RulebookSet, clock: Clock) -> ConsumerSpec:
             )
         ).all()
         for row in live:
-            await end_session(ledger, row, rulebooks, reason=Reason.COURSE_WITHDRAWN,
-                              pending_reason=Reason.COURSE_WITHDRAWN)
+            await end_session(
+                ledger, row, rulebooks, reason=Reason.COURSE_WITHDRAWN, pending_reason=Reason.COURSE_WITHDRAWN
+            )
 
     return ConsumerSpec(
         durable="learning-courses",

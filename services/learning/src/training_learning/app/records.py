@@ -214,8 +214,9 @@ class Records:
             next_page_token=next_token(rows[-1].raised_at, rows[-1].id) if more and rows else "",
         )
 
-    async def review_anomaly(self, actor: Principal, anomaly_id: str, *, confirm: bool | None,
-                             comment: str) -> AnomalyView:
+    async def review_anomaly(
+        self, actor: Principal, anomaly_id: str, *, confirm: bool | None, comment: str
+    ) -> AnomalyView:
         check = Validator()
         aid = None
         try:
@@ -238,8 +239,9 @@ class Records:
             e = await self._enrollment(tx.session, actor, str(row.enrollment_id), lock=True)
             ledger = Ledger(tx.session, now, tx.emit)
             if confirm:
-                await self._invalidate(ledger, actor, e, entry_ids=[], reason=comment,
-                                       kind_reason=Reason.PROXY_LEARNING_CONFIRMED)
+                await self._invalidate(
+                    ledger, actor, e, entry_ids=[], reason=comment, kind_reason=Reason.PROXY_LEARNING_CONFIRMED
+                )
             await tx.session.execute(
                 update(anomalies)
                 .where(anomalies.c.id == aid)
@@ -259,8 +261,9 @@ class Records:
             row = (await tx.session.execute(select(anomalies).where(anomalies.c.id == aid))).one()
         return _anomaly_view(row)
 
-    async def correct(self, actor: Principal, enrollment_id: str, lesson_id: str, seconds: float,
-                      reason: str) -> tuple[Any, ProgressView]:
+    async def correct(
+        self, actor: Principal, enrollment_id: str, lesson_id: str, seconds: float, reason: str
+    ) -> tuple[Any, ProgressView]:
         check = Validator()
         lid = None
         try:
@@ -279,8 +282,9 @@ class Records:
                 raise FailedPrecondition("HOURS_FROZEN", "review the open anomaly before correcting hours")
             lesson = (
                 await tx.session.execute(
-                    select(class_lessons).where(class_lessons.c.class_id == e.class_id,
-                                                class_lessons.c.lesson_id == lid)
+                    select(class_lessons).where(
+                        class_lessons.c.class_id == e.class_id, class_lessons.c.lesson_id == lid
+                    )
                 )
             ).one_or_none()
             if lesson is None:
@@ -322,15 +326,17 @@ class Records:
                 await ledger.emit_credited(entry, rules, kind="CORRECTION")
                 await ledger.maybe_complete(e, rules)
             else:
-                await self._emit_invalidated(ledger, actor, e, rules, entries=[entry], taken_back=[],
-                                             seconds=-seconds, reason=reason)
+                await self._emit_invalidated(
+                    ledger, actor, e, rules, entries=[entry], taken_back=[], seconds=-seconds, reason=reason
+                )
             row = (await tx.session.execute(select(ledger_entries).where(ledger_entries.c.id == entry["id"]))).one()
             e = await self._enrollment(tx.session, actor, enrollment_id)
             view = await self.progress_of(tx.session, e)
         return row, view
 
-    async def invalidate(self, actor: Principal, enrollment_id: str, entry_ids: list[str],
-                         reason: str) -> tuple[list[Any], ProgressView]:
+    async def invalidate(
+        self, actor: Principal, enrollment_id: str, entry_ids: list[str], reason: str
+    ) -> tuple[list[Any], ProgressView]:
         check = Validator()
         ids: list[uuid.UUID] = []
         for i, value in enumerate(entry_ids):
@@ -345,14 +351,16 @@ class Records:
             if not may_amend(actor, e):
                 raise NotFound("enrollment", enrollment_id)
             ledger = Ledger(tx.session, tx.now(), tx.emit)
-            rows = await self._invalidate(ledger, actor, e, entry_ids=ids, reason=reason,
-                                          kind_reason=Reason.INVALIDATED)
+            rows = await self._invalidate(
+                ledger, actor, e, entry_ids=ids, reason=reason, kind_reason=Reason.INVALIDATED
+            )
             e = await self._enrollment(tx.session, actor, enrollment_id)
             view = await self.progress_of(tx.session, e)
         return rows, view
 
-    async def _invalidate(self, ledger: Ledger, actor: Principal, e: Any, *, entry_ids: list[uuid.UUID],
-                          reason: str, kind_reason: Reason) -> list[Any]:
+    async def _invalidate(
+        self, ledger: Ledger, actor: Principal, e: Any, *, entry_ids: list[uuid.UUID], reason: str, kind_reason: Reason
+    ) -> list[Any]:
         """Take back credit entries (all of the enrollment's, or the named ones) not taken back yet."""
         taken = select(ledger_entries.c.corrects_entry_id).where(ledger_entries.c.corrects_entry_id.is_not(None))
         query = select(ledger_entries).where(
@@ -410,21 +418,39 @@ class Records:
             await ledger.add_to_progress(e.id, t.lesson_id, t.topic_id, -t.credited_seconds)
             new_rows.append(entry)
         if new_rows:
-            await self._emit_invalidated(ledger, actor, e, rules, entries=new_rows,
-                                         taken_back=[str(t.id) for t in targets],
-                                         seconds=sum(t.credited_seconds for t in targets), reason=reason)
+            await self._emit_invalidated(
+                ledger,
+                actor,
+                e,
+                rules,
+                entries=new_rows,
+                taken_back=[str(t.id) for t in targets],
+                seconds=sum(t.credited_seconds for t in targets),
+                reason=reason,
+            )
         ids = [r["id"] for r in new_rows]
         if not ids:
             return []
         return list(
-            (await ledger.session.execute(
-                select(ledger_entries).where(ledger_entries.c.id.in_(ids)).order_by(ledger_entries.c.sequence)
-            )).all()
+            (
+                await ledger.session.execute(
+                    select(ledger_entries).where(ledger_entries.c.id.in_(ids)).order_by(ledger_entries.c.sequence)
+                )
+            ).all()
         )
 
-    async def _emit_invalidated(self, ledger: Ledger, actor: Principal, e: Any, rules: Rulebook, *,
-                                entries: list[dict[str, Any]], taken_back: list[str], seconds: float,
-                                reason: str) -> None:
+    async def _emit_invalidated(
+        self,
+        ledger: Ledger,
+        actor: Principal,
+        e: Any,
+        rules: Rulebook,
+        *,
+        entries: list[dict[str, Any]],
+        taken_back: list[str],
+        seconds: float,
+        reason: str,
+    ) -> None:
         topics = await ledger.topic_totals(e.id, e.class_id)
         remaining = sum(t.credited_seconds for t in topics)
         met = bool(topics) and all(
@@ -459,4 +485,3 @@ class Records:
 
 async def _no_emit(_event: Event) -> None:
     raise RuntimeError("reading progress emits nothing")
-

@@ -36,8 +36,16 @@ async def lock_session(ledger: Ledger, session_id: uuid.UUID) -> Any | None:
     ).one_or_none()
 
 
-async def end_session(ledger: Ledger, row: Any, rulebooks: RulebookSet, *, reason: Reason,
-                      pending_reason: Reason, credit: bool = False, closing_check: str | None = None) -> Any:
+async def end_session(
+    ledger: Ledger,
+    row: Any,
+    rulebooks: RulebookSet,
+    *,
+    reason: Reason,
+    pending_reason: Reason,
+    credit: bool = False,
+    closing_check: str | None = None,
+) -> Any:
     """End a locked, live session; its pending time is credited or rejected. Returns the new state."""
     rules = rulebooks.version(row.rulebook_version)
     facts = SessionFacts.of(row)
@@ -49,8 +57,9 @@ async def end_session(ledger: Ledger, row: Any, rulebooks: RulebookSet, *, reaso
         .values(**state_values(outcome.state), ended_at=ledger.now, last_activity_at=ledger.now)
     )
     await ledger.session.execute(
-        delete(active_sessions).where(active_sessions.c.trainee_id == row.trainee_id,
-                                      active_sessions.c.session_id == row.id)
+        delete(active_sessions).where(
+            active_sessions.c.trainee_id == row.trainee_id, active_sessions.c.session_id == row.id
+        )
     )
     return outcome.state
 
@@ -63,8 +72,15 @@ async def save_state(ledger: Ledger, session_id: uuid.UUID, state: rules_of_sess
     )
 
 
-async def record_face_check(ledger: Ledger, result: FaceResult, *, purpose: str, enrollment_id: uuid.UUID,
-                            trainee_id: uuid.UUID, session_id: uuid.UUID | None) -> None:
+async def record_face_check(
+    ledger: Ledger,
+    result: FaceResult,
+    *,
+    purpose: str,
+    enrollment_id: uuid.UUID,
+    trainee_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+) -> None:
     await ledger.session.execute(
         face_checks.insert().values(
             id=result.face_check_id,
@@ -80,15 +96,25 @@ async def record_face_check(ledger: Ledger, result: FaceResult, *, purpose: str,
     )
 
 
-async def count_failure(ledger: Ledger, rulebooks: RulebookSet, rules: Rulebook, *, enrollment_id: uuid.UUID,
-                        result: FaceResult, course_id: uuid.UUID | None, lesson_id: uuid.UUID | None) -> str | None:
+async def count_failure(
+    ledger: Ledger,
+    rulebooks: RulebookSet,
+    rules: Rulebook,
+    *,
+    enrollment_id: uuid.UUID,
+    result: FaceResult,
+    course_id: uuid.UUID | None,
+    lesson_id: uuid.UUID | None,
+) -> str | None:
     """After a failed check: raise a proxy-learning anomaly when the rulebook's threshold is reached
     (freezing the enrollment and ending its live session). Returns the new anomaly's id."""
     fc = rules.face_checks
     counted = {o.value for o in fc.anomaly_outcomes}
     if result.outcome not in counted:
         return None
-    e = (await ledger.session.execute(select(enrollments).where(enrollments.c.id == enrollment_id).with_for_update())).one()
+    e = (
+        await ledger.session.execute(select(enrollments).where(enrollments.c.id == enrollment_id).with_for_update())
+    ).one()
     if e.frozen:
         return None
     since = ledger.now - timedelta(hours=fc.anomaly_window_hours)
@@ -98,17 +124,21 @@ async def count_failure(ledger: Ledger, rulebooks: RulebookSet, rules: Rulebook,
     if last_review is not None and last_review > since:
         since = last_review  # failures the institution already reviewed do not count twice
     failures = (
-        await ledger.session.execute(
-            select(face_checks.c.id)
-            .where(
-                face_checks.c.enrollment_id == enrollment_id,
-                face_checks.c.passed.is_(False),
-                face_checks.c.outcome.in_(counted),
-                face_checks.c.checked_at > since,
+        (
+            await ledger.session.execute(
+                select(face_checks.c.id)
+                .where(
+                    face_checks.c.enrollment_id == enrollment_id,
+                    face_checks.c.passed.is_(False),
+                    face_checks.c.outcome.in_(counted),
+                    face_checks.c.checked_at > since,
+                )
+                .order_by(face_checks.c.checked_at)
             )
-            .order_by(face_checks.c.checked_at)
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if len(failures) < fc.anomaly_threshold:
         return None
     anomaly_id = uuid.uuid4()
@@ -157,4 +187,3 @@ async def count_failure(ledger: Ledger, rulebooks: RulebookSet, rules: Rulebook,
         )
     )
     return str(anomaly_id)
-

@@ -89,10 +89,13 @@ def _face_failure(result: FaceResult, anomaly_id: str | None) -> FailedPrecondit
     metadata = {"face_check_id": result.face_check_id, "outcome": result.outcome}
     if anomaly_id:
         metadata["anomaly_id"] = anomaly_id
-        return FailedPrecondition("HOURS_FROZEN", "repeated failed face checks raised a proxy-learning anomaly; "
-                                  "hours are frozen until the institution reviews it", metadata=metadata)
-    return FailedPrecondition("FACE_CHECK_FAILED", f"the start face check failed ({result.outcome})",
-                              metadata=metadata)
+        return FailedPrecondition(
+            "HOURS_FROZEN",
+            "repeated failed face checks raised a proxy-learning anomaly; "
+            "hours are frozen until the institution reviews it",
+            metadata=metadata,
+        )
+    return FailedPrecondition("FACE_CHECK_FAILED", f"the start face check failed ({result.outcome})", metadata=metadata)
 
 
 class Study:
@@ -116,8 +119,15 @@ class Study:
         ended = ledger.now if state.status is Status.ENDED and row.ended_at is None else None
         return session_view(row, state, rules, ledger.now, lesson_credited=lesson.credited_seconds, ended_at=ended)
 
-    async def start(self, actor: Principal, enrollment_id: str, lesson_id: str, device_id: str, image: bytes,
-                    client_time: datetime | None) -> StartResult:
+    async def start(
+        self,
+        actor: Principal,
+        enrollment_id: str,
+        lesson_id: str,
+        device_id: str,
+        image: bytes,
+        client_time: datetime | None,
+    ) -> StartResult:
         check = Validator()
         eid = _uuid(check, enrollment_id, "enrollment_id")
         lid = _uuid(check, lesson_id, "lesson_id")
@@ -133,13 +143,20 @@ class Study:
         async with self._uow.read() as session:
             found = (
                 await session.execute(
-                    select(enrollments, classes.c.rulebook_version, class_lessons.c.course_id,
-                           class_lessons.c.topic_id, class_lessons.c.duration_seconds,
-                           withdrawn_courses.c.course_id.label("withdrawn"))
+                    select(
+                        enrollments,
+                        classes.c.rulebook_version,
+                        class_lessons.c.course_id,
+                        class_lessons.c.topic_id,
+                        class_lessons.c.duration_seconds,
+                        withdrawn_courses.c.course_id.label("withdrawn"),
+                    )
                     .select_from(
                         enrollments.join(classes, classes.c.id == enrollments.c.class_id)
-                        .outerjoin(class_lessons, (class_lessons.c.class_id == classes.c.id)
-                                   & (class_lessons.c.lesson_id == lid))
+                        .outerjoin(
+                            class_lessons,
+                            (class_lessons.c.class_id == classes.c.id) & (class_lessons.c.lesson_id == lid),
+                        )
                         .outerjoin(withdrawn_courses, withdrawn_courses.c.course_id == class_lessons.c.course_id)
                     )
                     .where(enrollments.c.id == eid)
@@ -150,21 +167,33 @@ class Study:
         if found.course_id is None:
             raise NotFound("lesson of this enrollment's class", lesson_id)
         if found.withdrawn is not None:
-            raise FailedPrecondition("COURSE_WITHDRAWN", "the lesson's course was withdrawn and can no longer be studied")
+            raise FailedPrecondition(
+                "COURSE_WITHDRAWN", "the lesson's course was withdrawn and can no longer be studied"
+            )
         if found.frozen:
             raise FailedPrecondition("HOURS_FROZEN", "a proxy-learning anomaly awaits the institution's review")
         rules = self._rulebooks.version(found.rulebook_version)
 
         session_id = uuid.uuid4()
-        result = await self._faces.verify(actor.subject, image, purpose="start", context_ref=f"study-session:{session_id}")
+        result = await self._faces.verify(
+            actor.subject, image, purpose="start", context_ref=f"study-session:{session_id}"
+        )
         async with self._uow.begin() as tx:
             ledger = Ledger(tx.session, tx.now(), tx.emit)
             now = ledger.now
             if not result.passed:
-                await record_face_check(ledger, result, purpose="start", enrollment_id=eid,
-                                        trainee_id=found.trainee_id, session_id=None)
-                anomaly = await count_failure(ledger, self._rulebooks, rules, enrollment_id=eid, result=result,
-                                              course_id=found.course_id, lesson_id=lid)
+                await record_face_check(
+                    ledger, result, purpose="start", enrollment_id=eid, trainee_id=found.trainee_id, session_id=None
+                )
+                anomaly = await count_failure(
+                    ledger,
+                    self._rulebooks,
+                    rules,
+                    enrollment_id=eid,
+                    result=result,
+                    course_id=found.course_id,
+                    lesson_id=lid,
+                )
             else:
                 anomaly = None
                 replaced = await self._hand_over(ledger, found.trainee_id, session_id, device_id)
@@ -193,8 +222,14 @@ class Study:
                         **state_values(state),
                     )
                 )
-                await record_face_check(ledger, result, purpose="start", enrollment_id=eid,
-                                        trainee_id=found.trainee_id, session_id=session_id)
+                await record_face_check(
+                    ledger,
+                    result,
+                    purpose="start",
+                    enrollment_id=eid,
+                    trainee_id=found.trainee_id,
+                    session_id=session_id,
+                )
                 row = (await tx.session.execute(select(study_sessions).where(study_sessions.c.id == session_id))).one()
                 view = await self._view(ledger, row, state)
         if not result.passed:
@@ -245,8 +280,14 @@ class Study:
         rules = self._rulebooks.version(row.rulebook_version)
         async with self._uow.begin() as tx:
             ledger = Ledger(tx.session, tx.now(), tx.emit)
-            await record_face_check(ledger, result, purpose=purpose, enrollment_id=row.enrollment_id,
-                                    trainee_id=row.trainee_id, session_id=row.id)
+            await record_face_check(
+                ledger,
+                result,
+                purpose=purpose,
+                enrollment_id=row.enrollment_id,
+                trainee_id=row.trainee_id,
+                session_id=row.id,
+            )
             row = await lock_session(ledger, row.id)
             state = state_from_row(row)
             anomaly = None
@@ -259,15 +300,23 @@ class Study:
                     await ledger.apply(SessionFacts.of(row), outcome, rules, closing_check=result.face_check_id)
                     await save_state(ledger, row.id, outcome.state)
                     await tx.session.execute(
-                        study_sessions.update().where(study_sessions.c.id == row.id)
+                        study_sessions.update()
+                        .where(study_sessions.c.id == row.id)
                         .values(opening_face_check_id=result.face_check_id)
                     )
                 else:
                     outcome = rules_of_session.face_check_failed(state)
                     await ledger.apply(SessionFacts.of(row), outcome, rules)
                     await save_state(ledger, row.id, outcome.state)
-                    anomaly = await count_failure(ledger, self._rulebooks, rules, enrollment_id=row.enrollment_id,
-                                                  result=result, course_id=row.course_id, lesson_id=row.lesson_id)
+                    anomaly = await count_failure(
+                        ledger,
+                        self._rulebooks,
+                        rules,
+                        enrollment_id=row.enrollment_id,
+                        result=result,
+                        course_id=row.course_id,
+                        lesson_id=row.lesson_id,
+                    )
             row = (await tx.session.execute(select(study_sessions).where(study_sessions.c.id == row.id))).one()
             view = await self._view(ledger, row, state_from_row(row))
         return FaceCheckResult(
@@ -285,23 +334,44 @@ class Study:
         row = await self._own_session(actor, session_id)
         result = None
         if image and row.status != Status.ENDED.value:
-            result = await self._faces.verify(actor.subject, image, purpose="end", context_ref=f"study-session:{row.id}")
+            result = await self._faces.verify(
+                actor.subject, image, purpose="end", context_ref=f"study-session:{row.id}"
+            )
         rules = self._rulebooks.version(row.rulebook_version)
         async with self._uow.begin() as tx:
             ledger = Ledger(tx.session, tx.now(), tx.emit)
             if result is not None:
-                await record_face_check(ledger, result, purpose="end", enrollment_id=row.enrollment_id,
-                                        trainee_id=row.trainee_id, session_id=row.id)
+                await record_face_check(
+                    ledger,
+                    result,
+                    purpose="end",
+                    enrollment_id=row.enrollment_id,
+                    trainee_id=row.trainee_id,
+                    session_id=row.id,
+                )
             row = await lock_session(ledger, row.id)
             if row.status != Status.ENDED.value:
                 passed = result is not None and result.passed
                 pending_reason = Reason.NO_CLOSING_FACE_CHECK if result is None else Reason.FACE_CHECK_FAILED
-                await end_session(ledger, row, self._rulebooks, reason=Reason.ENDED_BY_TRAINEE,
-                                  pending_reason=pending_reason, credit=passed,
-                                  closing_check=result.face_check_id if passed and result else None)
+                await end_session(
+                    ledger,
+                    row,
+                    self._rulebooks,
+                    reason=Reason.ENDED_BY_TRAINEE,
+                    pending_reason=pending_reason,
+                    credit=passed,
+                    closing_check=result.face_check_id if passed and result else None,
+                )
                 if result is not None and not result.passed:
-                    await count_failure(ledger, self._rulebooks, rules, enrollment_id=row.enrollment_id,
-                                        result=result, course_id=row.course_id, lesson_id=row.lesson_id)
+                    await count_failure(
+                        ledger,
+                        self._rulebooks,
+                        rules,
+                        enrollment_id=row.enrollment_id,
+                        result=result,
+                        course_id=row.course_id,
+                        lesson_id=row.lesson_id,
+                    )
             row = (await tx.session.execute(select(study_sessions).where(study_sessions.c.id == row.id))).one()
             view = await self._view(ledger, row, state_from_row(row))
         return EndResult(
@@ -309,4 +379,3 @@ class Study:
             face_check_id=result.face_check_id if result else "",
             passed=bool(result and result.passed),
         )
-

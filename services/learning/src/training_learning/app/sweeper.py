@@ -52,8 +52,13 @@ class Sweeper:
                 row = await lock_session(ledger, candidate.id)
                 if row is None or row.status == "ended" or row.last_activity_at != candidate.last_activity_at:
                     continue
-                await end_session(ledger, row, self._rulebooks, reason=Reason.SESSION_ABANDONED,
-                                  pending_reason=Reason.SESSION_ABANDONED)
+                await end_session(
+                    ledger,
+                    row,
+                    self._rulebooks,
+                    reason=Reason.SESSION_ABANDONED,
+                    pending_reason=Reason.SESSION_ABANDONED,
+                )
                 ended += 1
         return ended
 

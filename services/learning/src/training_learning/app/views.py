@@ -41,8 +41,15 @@ def demand(state: SessionState, rules: Rulebook, now: datetime) -> FaceDemand:
     )
 
 
-def session_view(row: Any, state: SessionState, rules: Rulebook, now: datetime, *, lesson_credited: float,
-                 ended_at: datetime | None = None) -> SessionView:
+def session_view(
+    row: Any,
+    state: SessionState,
+    rules: Rulebook,
+    now: datetime,
+    *,
+    lesson_credited: float,
+    ended_at: datetime | None = None,
+) -> SessionView:
     return SessionView(
         session_id=str(row.id),
         enrollment_id=str(row.enrollment_id),

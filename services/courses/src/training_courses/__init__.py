@@ -1,0 +1,1 @@
+"""The courses service: syllabi, courses and their review, training classes, enrollments, quality."""

@@ -1,0 +1,1 @@
+"""Course review and class-opening rules, free of gRPC, SQLAlchemy and NATS."""
