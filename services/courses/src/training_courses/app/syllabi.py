@@ -81,7 +81,8 @@ class Syllabi:
             topics=topics,
         )
         check.check()
-        assert qualification is not None and kind is not None
+        assert qualification is not None
+        assert kind is not None
         syllabus_id = uuid.uuid4()
         async with self._uow.begin() as tx:
             await tx.session.execute(

@@ -138,7 +138,9 @@ class Study:
         if client_time is None:
             check.add("client_time", "is required")
         check.check()
-        assert eid is not None and lid is not None and client_time is not None
+        assert eid is not None
+        assert lid is not None
+        assert client_time is not None
 
         async with self._uow.read() as session:
             found = (

@@ -174,7 +174,9 @@ def _extend(
     wall: float,
 ) -> tuple[Run, Run | None]:
     """Add one interval to the open run, or close it and open a new one; returns (open, closed)."""
-    assert state.base_at is not None and state.base_position is not None and state.base_seq is not None
+    assert state.base_at is not None
+    assert state.base_position is not None
+    assert state.base_seq is not None
     if run is not None and run.verdict is verdict and run.reason is reason:
         return (
             replace(
