@@ -114,7 +114,9 @@ async def backbone(test_databases, nats_factory) -> AsyncIterator[Backbone]:
 
     async def provision(js) -> None:
         # A short duplicate window lets a test deliver the same event id twice on purpose.
-        await ensure_streams(js, [StreamSpec(STREAM, ("training.testing.>",), duplicate_window_seconds=1), dead_letter_stream()])
+        await ensure_streams(
+            js, [StreamSpec(STREAM, ("training.testing.>",), duplicate_window_seconds=1), dead_letter_stream()]
+        )
 
     nats = NatsConnection(server.url, name="backbone-tests", on_connect=provision, reconnect_wait_seconds=0.1)
     nats.start()
