@@ -58,7 +58,8 @@ def test_missing_and_bad_settings_fail_together_naming_each_variable(monkeypatch
         load_settings(DemoSettings)
     message = caught.value.message
     assert "DEMO_DATABASE_URL: is required" in message
-    assert "DEMO_NATS_URL" in message and "nats://" in message
+    assert "DEMO_NATS_URL" in message
+    assert "nats://" in message
     assert "DEMO_GRPC_PORT" in message
 
 

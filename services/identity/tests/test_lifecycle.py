@@ -148,7 +148,8 @@ async def test_sigterm_flips_health_and_lets_an_in_flight_call_finish(
         if process.poll() is None:
             process.kill()
     log = process.stderr.read().decode() if process.stderr else ""
-    assert "shutting down" in log and "stopped" in log
+    assert "shutting down" in log
+    assert "stopped" in log
 
 
 def test_missing_settings_stop_the_process_naming_each_variable() -> None:
