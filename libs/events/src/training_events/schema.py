@@ -75,7 +75,7 @@ def event_tables(metadata: MetaData) -> EventTables:
     return _define(metadata)
 
 
-_NOTIFY_FUNCTION = f"""
+NOTIFY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('{NOTIFY_CHANNEL}', '');
@@ -83,7 +83,7 @@ BEGIN
 END $$
 """
 
-_NOTIFY_TRIGGER = (
+NOTIFY_TRIGGER = (
     "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
 )
 
@@ -96,8 +96,8 @@ def create_event_tables() -> None:
     bind = op.get_bind()
     tables.outbox.create(bind)
     tables.inbox.create(bind)
-    op.execute(_NOTIFY_FUNCTION)
-    op.execute(_NOTIFY_TRIGGER)
+    op.execute(NOTIFY_FUNCTION)
+    op.execute(NOTIFY_TRIGGER)
 
 
 def drop_event_tables() -> None:

@@ -91,6 +91,8 @@ class ServiceSettings(BaseSettings):
     grpc_port: int = Field(ge=0, le=65535)
     grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     shutdown_grace_seconds: float = Field(20.0, gt=0)
+    # After SIGTERM, keep answering (health NOT_SERVING) this long so load balancers stop routing here.
+    shutdown_drain_delay_seconds: float = Field(0.0, ge=0, le=60)
     health_check_interval_seconds: float = Field(1.0, gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

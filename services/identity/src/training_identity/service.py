@@ -56,7 +56,6 @@ class IdentityService:
         hashing = passwords(settings)
         sessions = Sessions(
             ctx.uow,
-            ctx.clock,
             personal,
             hashing,
             signer,

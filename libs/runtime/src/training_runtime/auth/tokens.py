@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import jwt
@@ -53,7 +53,9 @@ class TokenSigner:
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
         return {kid: key.public_key() for kid, key in self._keys.items()}
 
-    def sign(self, principal: Principal, *, now: datetime, ttl: timedelta | None = None) -> IssuedToken:
+    def sign(self, principal: Principal, *, ttl: timedelta | None = None) -> IssuedToken:
+        # Token lifetimes are security properties in real time, whatever clock the domain runs on.
+        now = datetime.now(UTC)
         expires_at = now + (ttl or self._ttl)
         token_id = str(uuid.uuid4())
         claims: dict[str, object] = {
@@ -93,16 +95,15 @@ class StaticKeySource:
 
 
 class TokenVerifier:
-    def __init__(self, keys: KeySource, *, leeway_seconds: float = 30.0, clock: object | None = None) -> None:
+    def __init__(self, keys: KeySource, *, leeway_seconds: float = 30.0) -> None:
         self._keys = keys
         self._leeway = leeway_seconds
-        self._clock = clock
         # Verification is pure CPU and repeats for every call with the same token: cache briefly.
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     async def verify(self, token: str) -> Principal:
         cached = self._cache.get(token)
-        if cached is not None and cached[0] > self._now():
+        if cached is not None and cached[0] > time.time():
             return cached[1]
         try:
             header = jwt.get_unverified_header(token)
@@ -121,20 +122,12 @@ class TokenVerifier:
                 audience=AUDIENCE,
                 issuer=ISSUER,
                 leeway=self._leeway,
-                options={
-                    "require": ["exp", "iat", "sub", "jti"],
-                    "verify_iat": False,
-                    # With an injected clock, expiry is checked below against that clock.
-                    "verify_exp": self._clock is None,
-                    "verify_nbf": self._clock is None,
-                },
+                options={"require": ["exp", "iat", "sub", "jti"], "verify_iat": False},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the access token has expired", reason="TOKEN_EXPIRED") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"the access token is invalid: {exc}", reason="TOKEN_INVALID") from exc
-        if self._clock is not None and claims["exp"] + self._leeway < self._now():
-            raise Unauthenticated("the access token has expired", reason="TOKEN_EXPIRED")
         try:
             role = Role(claims.get("role"))
         except ValueError as exc:
@@ -150,13 +143,8 @@ class TokenVerifier:
         )
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[token] = (min(float(claims["exp"]), self._now() + 60.0), principal)
+        self._cache[token] = (min(float(claims["exp"]), time.time() + 60.0), principal)
         return principal
-
-    def _now(self) -> float:
-        if self._clock is not None:
-            return self._clock.now().timestamp()  # type: ignore[attr-defined]
-        return time.time()
 
 
 class CachedKeySet:

@@ -40,7 +40,7 @@ from training_runtime.auth.tokens import KeySource, TokenVerifier
 from training_runtime.clients import ServiceClients
 from training_runtime.clock import Clock, SystemClock
 from training_runtime.db import Database, UnitOfWork
-from training_runtime.server.interceptors import ServiceInterceptor
+from training_runtime.server.interceptors import ServiceInterceptor, UntracedInfrastructure
 from training_runtime.settings import ServiceSettings
 from training_runtime.telemetry import flush_telemetry, setup_telemetry
 
@@ -116,6 +116,9 @@ class ServiceContext:
     nats: NatsConnection
     relay: OutboxRelay
     clients: ServiceClients
+    # Set when shutdown begins: long-lived streaming handlers should finish their current message
+    # and end, so the server's grace period is spent on unary calls in flight.
+    shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -208,7 +211,7 @@ class ServiceApp:
         verifier = TokenVerifier(wiring.key_source or clients.key_set())
         server = grpc.aio.server(
             interceptors=[
-                aio_server_interceptor(),
+                UntracedInfrastructure(aio_server_interceptor()),
                 ServiceInterceptor(service=name, policy=self.definition.policy, verifier=verifier),
             ],
             options=[
@@ -299,6 +302,10 @@ class ServiceApp:
         log.info("%s shutting down (grace %.1fs)", name, grace)
         await self.health.enter_graceful_shutdown()
         self.serving = False
+        if self.context is not None:
+            self.context.shutting_down.set()
+        if self.settings.shutdown_drain_delay_seconds:
+            await asyncio.sleep(self.settings.shutdown_drain_delay_seconds)
         for runner in self._runners:
             runner.stop()
         if self._server is not None:

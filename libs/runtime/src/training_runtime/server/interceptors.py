@@ -37,6 +37,29 @@ def _unavailable_from(exc: BaseException) -> errors.DomainError | None:
     return None
 
 
+_INFRASTRUCTURE = ("/grpc.health.", "/grpc.reflection.")
+
+
+class UntracedInfrastructure(grpc.aio.ServerInterceptor):
+    """Runs an interceptor for the service's own methods only.
+
+    Health probes arrive every few seconds and would drown the traces; and the tracing interceptor
+    expects streaming handlers to be async generators, which health's Watch is not.
+    """
+
+    def __init__(self, inner: grpc.aio.ServerInterceptor) -> None:
+        self._inner = inner
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        if handler_call_details.method.startswith(_INFRASTRUCTURE):  # type: ignore[attr-defined]
+            return await continuation(handler_call_details)
+        return await self._inner.intercept_service(continuation, handler_call_details)
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self, *, service: str, policy: AccessPolicy, verifier: TokenVerifier, access_log_mode: str = "all"
@@ -56,7 +79,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method: str = handler_call_details.method  # type: ignore[attr-defined]
-        if method.startswith(("/grpc.health.", "/grpc.reflection.")):
+        if method.startswith(_INFRASTRUCTURE):
             return handler
         rule = self._policy.rule_for(method)
         kwargs = {

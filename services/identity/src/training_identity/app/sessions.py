@@ -19,7 +19,6 @@ from training_identity.passwords import Passwords
 from training_identity.persistence.tables import refresh_tokens, users
 from training_runtime.auth.principal import Principal, Role
 from training_runtime.auth.tokens import IssuedToken, TokenSigner, raw_public_key
-from training_runtime.clock import Clock
 from training_runtime.db import Transaction, UnitOfWork
 from training_runtime.errors import FailedPrecondition, InvalidArgument, Unauthenticated, Validator
 
@@ -51,14 +50,12 @@ class Sessions:
     def __init__(
         self,
         uow: UnitOfWork,
-        clock: Clock,
         personal: PersonalData,
         passwords: Passwords,
         signer: TokenSigner,
         settings: SessionSettings,
     ) -> None:
         self._uow = uow
-        self._clock = clock
         self._personal = personal
         self._passwords = passwords
         self._signer = signer
@@ -134,7 +131,7 @@ class Sessions:
         )
         principal = principal_of(row)
         access: IssuedToken = self._signer.sign(
-            Principal(**{**principal.__dict__, "session_id": str(family)}), now=now, ttl=self._settings.access_ttl
+            Principal(**{**principal.__dict__, "session_id": str(family)}), ttl=self._settings.access_ttl
         )
         return Tokens(
             access_token=access.token,
@@ -240,7 +237,7 @@ class Sessions:
         if expected is None or not ok:
             raise Unauthenticated("unknown service or wrong client secret", reason="INVALID_CLIENT")
         principal = Principal(subject=f"service:{service_name}", role=Role.SERVICE)
-        return self._signer.sign(principal, now=self._clock.now(), ttl=self._settings.service_ttl)
+        return self._signer.sign(principal, ttl=self._settings.service_ttl)
 
     def public_keys(self) -> list[tuple[str, bytes, bool]]:
         current = self._signer.current_key_id
