@@ -4,4 +4,9 @@ The infrastructure fixtures (PostgreSQL, NATS) come from training_testkit's entr
 services that other services' tests run against.
 """
 
-pytest_plugins = ["training_identity.testing"]
+pytest_plugins = [
+    "training_identity.testing",
+    "training_rulebook.testing",
+    "training_courses.testing",
+    "training_learning.testing",
+]
