@@ -256,3 +256,59 @@ class Campus:
 @pytest.fixture(scope="session")
 def campus(courses_stub: courses_pb2_grpc.CoursesServiceStub, people: People) -> Campus:
     return Campus(courses_stub, people)
+
+
+ANONYMOUS = 0
+ROLES = (
+    ANONYMOUS,
+    R.ROLE_TRAINEE,
+    R.ROLE_INSTITUTION_ADMIN,
+    R.ROLE_INSTITUTION_STAFF,
+    R.ROLE_EMPLOYER,
+    R.ROLE_OPERATOR,
+    R.ROLE_REGULATOR,
+    R.ROLE_EXAM_INSTITUTION,
+    R.ROLE_SERVICE,
+)
+
+
+def role_name(role: int) -> str:
+    return R.Role.Name(role) if role else "ANONYMOUS"
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def every_role(people: People, platform_secrets: dict[str, str]) -> dict[int, Person | None]:
+    """One signed-in account of every role (and None for an anonymous caller), for access matrices."""
+    institution = await people.institution()
+    admin = await people.account(R.ROLE_INSTITUTION_ADMIN, institution_id=institution.institution_id)
+    issued = await people.stub.IssueServiceToken(
+        ipb.IssueServiceTokenRequest(service_name="exams", client_secret=platform_secrets["client_secret_exams"])
+    )
+    return {
+        ANONYMOUS: None,
+        R.ROLE_TRAINEE: await people.trainee(),
+        R.ROLE_INSTITUTION_ADMIN: admin,
+        R.ROLE_INSTITUTION_STAFF: await people.account(R.ROLE_INSTITUTION_STAFF, creator=admin),
+        R.ROLE_EMPLOYER: await people.account(R.ROLE_EMPLOYER),
+        R.ROLE_OPERATOR: people.operator,
+        R.ROLE_REGULATOR: await people.account(R.ROLE_REGULATOR, region_code="440000"),
+        R.ROLE_EXAM_INSTITUTION: await people.account(R.ROLE_EXAM_INSTITUTION, region_code="440000"),
+        R.ROLE_SERVICE: Person(user_id="service:exams", role=R.ROLE_SERVICE, token=issued.access_token, login=""),
+    }
+
+
+async def assert_access(call: Any, *, role: int, allowed: set[int]) -> None:
+    """An allowed role gets past authentication and the access policy; any other is refused by them."""
+    try:
+        await call
+        code, details = grpc.StatusCode.OK, ""
+    except grpc.aio.AioRpcError as exc:
+        code, details = exc.code(), exc.details() or ""
+    if role in allowed:
+        assert code != grpc.StatusCode.UNAUTHENTICATED, details
+        assert not (code == grpc.StatusCode.PERMISSION_DENIED and "may not call" in details), details
+    elif role == ANONYMOUS:
+        assert code == grpc.StatusCode.UNAUTHENTICATED, details
+    else:
+        assert code == grpc.StatusCode.PERMISSION_DENIED, details
+        assert "may not call" in details
