@@ -1,10 +1,14 @@
-"""Demo data for `make run`: an institution, its admin, and a trainee, created through the APIs.
+"""Demo data for `make run`: an institution, its admin and teacher, a trainee, and (when courses and
+learning run) a syllabus, two published courses whose lessons play the bundled test video, a class
+on the demo rulebook and the trainee enrolled in it, all created through the APIs.
 
-Idempotent: a second run finds what the first created (by username, ID number or credit code) and
-reuses it.
+Idempotent: a second run finds what the first created (by username, ID number, credit code or
+title) and reuses it.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 import grpc
 
@@ -15,6 +19,10 @@ from training.identity.v1 import identity_pb2_grpc
 DEMO_PASSWORD = "Demo#Train2026"
 DEMO_INSTITUTION_CODE = "91440106MA5CXQ1L6N"
 DEMO_TRAINEE_ID = "440106199001011235"
+
+
+def installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
 def _auth(token: str) -> tuple[tuple[str, str], ...]:
@@ -69,6 +77,19 @@ async def seed(host: str, secrets: dict[str, str]) -> list[str]:
                 region_code="440000",
             ),
         )
+        await _ensure_account(
+            identity,
+            _auth(
+                (await identity.Login(pb.LoginRequest(login="demo-school", password=DEMO_PASSWORD))).tokens.access_token
+            ),
+            pb.CreateAccountRequest(
+                role=common_pb2.ROLE_INSTITUTION_STAFF,
+                username="demo-teacher",
+                password=DEMO_PASSWORD,
+                display_name="示范学校讲师",
+                institution_id=institution.institution_id,
+            ),
+        )
         try:
             await identity.RegisterTrainee(
                 pb.RegisterTraineeRequest(
@@ -82,13 +103,18 @@ async def seed(host: str, secrets: dict[str, str]) -> list[str]:
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
-    return [
+    lines = [
         "",
         "Demo accounts (password " + DEMO_PASSWORD + "):",
         f"  trainee        {DEMO_TRAINEE_ID} (or 13800138000)",
-        "  institution    demo-school",
+        "  institution    demo-school (admin), demo-teacher (staff, teaches the demo courses)",
         "  regulator      gd-regulator (Guangdong province)",
     ]
+    if installed("training_courses") and installed("training_learning"):
+        from training_devstack.demo_training import seed_training
+
+        lines += await seed_training(host, secrets)
+    return lines
 
 
 async def _ensure_account(

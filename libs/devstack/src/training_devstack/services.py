@@ -47,8 +47,20 @@ def client_secret_env(name: str) -> Callable[[dict[str, str]], dict[str, str]]:
     return env
 
 
+def _rulebook_service_env(name: str) -> Callable[[dict[str, str]], dict[str, str]]:
+    """The service token secret, and the demo rulebook (one-minute class hours) for the local platform."""
+    secret = client_secret_env(name)
+
+    def env(s: dict[str, str]) -> dict[str, str]:
+        return {**secret(s), f"{name.upper()}_RULEBOOK": "demo"}
+
+    return env
+
+
 SERVICES: list[Launch] = [
     Launch("identity", "training_identity", 50051, "IDENTITY_", _identity_env),
+    Launch("courses", "training_courses", 50052, "COURSES_", _rulebook_service_env("courses")),
+    Launch("learning", "training_learning", 50053, "LEARNING_", _rulebook_service_env("learning")),
 ]
 
 
