@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 
 from training.identity.v1 import identity_events_pb2 as events
 from training_events import Event
@@ -254,14 +254,26 @@ class FaceData:
         )
 
     async def _ensure_verifiable(self, tx: Transaction, user_id: uuid.UUID, *, lock: bool):  # type: ignore[no-untyped-def]
-        """The trainee's baseline, if a check can be made against it now."""
-        await self._ensure_trainee(tx, user_id)
-        query = select(face_baselines).where(face_baselines.c.user_id == user_id)
+        """The trainee's baseline, if a check can be made against it now. One query on the normal
+        path (baseline with the latest consent); the reasons for a refusal are looked up after."""
+        consent = (
+            select(face_consents.c.withdrawn_at, face_consents.c.retain_until)
+            .where(face_consents.c.user_id == face_baselines.c.user_id)
+            .order_by(face_consents.c.consented_at.desc())
+            .limit(1)
+            .lateral("consent")
+        )
+        query = (
+            select(face_baselines, consent.c.withdrawn_at, consent.c.retain_until)
+            .join(consent, true())
+            .where(face_baselines.c.user_id == user_id)
+        )
         if lock:
             # A deletion (which locks the baseline for update) waits for this check, or has won.
-            query = query.with_for_update(read=True)
+            query = query.with_for_update(read=True, of=face_baselines)
         baseline = (await tx.session.execute(query)).first()
         if baseline is None:
+            await self._ensure_trainee(tx, user_id)
             raise FailedPrecondition(rules.FACE_NOT_ENROLLED, "the trainee has not enrolled a face baseline")
         if baseline.model != self._matcher.model:
             raise FailedPrecondition(
@@ -269,7 +281,7 @@ class FaceData:
                 "the baseline was made by another face model; the trainee must enroll again",
                 metadata={"baseline_model": baseline.model, "current_model": self._matcher.model},
             )
-        if await self._consent_in_force(tx, user_id, lock=False) is None:
+        if not rules.consent_in_force(baseline.withdrawn_at, baseline.retain_until, tx.now()):
             raise _consent_required()
         return baseline
 
