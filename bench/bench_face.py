@@ -31,7 +31,14 @@ from training_devstack.embedded import NatsServer
 from training_identity.bootstrap import create_operator
 from training_identity.face.dlib_matcher import DlibMatcher
 from training_identity.service import MIGRATIONS, IdentityService, face_pipeline_options
-from training_identity.testing import FacePhotos, People, Person, identity_settings, migrated_database
+from training_identity.testing import (
+    OPERATOR_PASSWORD,
+    FacePhotos,
+    People,
+    Person,
+    identity_settings,
+    migrated_database,
+)
 from training_runtime.clients import insecure_channel
 from training_testkit import running_app
 from training_testkit.infra import PostgresServer, TestDatabases
@@ -40,8 +47,10 @@ WORKERS = 2
 # Requests in flight at once: enough to keep every worker busy while others wait on the database.
 CONCURRENCY = 8
 PROBES = ["obama2.jpg", "obama3.jpg", "obama_small.jpg", "obama_partial_face.jpg", "biden.jpg", "biden2.jpg"]
-PER_ROUND = 48
-ROUNDS = 3
+# Short rounds, alternated: on a machine shared with other work the load drifts, and a raw round and
+# the service round right after it see nearly the same drift. The ratio is the median of the pairs.
+PER_ROUND = 24
+ROUNDS = 6
 
 
 def webcam_frame(photo: bytes, side: int = 640) -> bytes:
@@ -113,8 +122,8 @@ async def run(scale: int) -> Report:
                 channel = insecure_channel(f"127.0.0.1:{app.port}")
                 stub = identity_pb2_grpc.IdentityServiceStub(channel)
                 username = f"op{uuid.uuid4().hex[:8]}"
-                await create_operator(settings, username, "Operator#Pass2026", "平台运营")
-                signed_in = await stub.Login(pb.LoginRequest(login=username, password="Operator#Pass2026"))
+                await create_operator(settings, username, OPERATOR_PASSWORD, "平台运营")
+                signed_in = await stub.Login(pb.LoginRequest(login=username, password=OPERATOR_PASSWORD))
                 operator = Person(signed_in.user.user_id, signed_in.user.role, signed_in.tokens.access_token, username)
                 people = People(stub, operator, secrets)
                 trainee = await people.enrolled_trainee(photos["obama.jpg"])
@@ -160,7 +169,7 @@ async def run(scale: int) -> Report:
             postgres.close()
 
     raw_rate, service_rate = median(raw_rates), median(service_rates)
-    ratio_met = service_rate >= 0.8 * raw_rate
+    pair_ratio = median([svc / raw for raw, svc in zip(raw_rates, service_rates, strict=True)])
     return Report(
         title="Face verification: VerifyFace over gRPC vs the raw matching pipeline",
         scale=scale,
@@ -171,8 +180,13 @@ async def run(scale: int) -> Report:
                 "checks/s",
                 baseline_name="raw pipeline",
                 baseline_value=raw_rate,
-                goal=">= 0.80 of raw",
-                met=ratio_met,
+            ),
+            Figure(
+                "VerifyFace / raw, median of paired rounds",
+                pair_ratio * 100,
+                "%",
+                goal=">= 80%",
+                met=pair_ratio >= 0.8,
             ),
             Figure(
                 "VerifyFace latency p50",
@@ -194,7 +208,7 @@ async def run(scale: int) -> Report:
         ],
         notes=[
             f"{WORKERS} face workers on each side, {CONCURRENCY} requests in flight, "
-            f"{ROUNDS} alternating rounds of {count} checks; rates are the medians of the rounds",
+            f"{ROUNDS} alternating pairs of rounds of {count} checks each; rates are the medians of the rounds",
             f"probes: {len(PROBES)} test photographs scaled to 640 px JPEG "
             f"({sum(map(len, probes)) // len(probes) // 1024} KiB on average)",
             f"raw rounds {', '.join(f'{r:.1f}' for r in raw_rates)}; "

@@ -370,3 +370,27 @@ async def test_deletion_removes_face_data_and_keeps_proof(  # type: ignore[no-un
         PRECONDITION,
     )
     assert failure.reason == "FACE_CONSENT_REQUIRED"
+
+
+async def test_no_check_or_enrollment_once_the_consented_retention_is_over(  # type: ignore[no-untyped-def]
+    identity_stub, people, face_photos, identity_sql
+) -> None:
+    trainee = await people.enrolled_trainee()
+    # Stand in for the passing of the retention period: the consent's end moves into the past.
+    await identity_sql.execute(
+        "UPDATE face_consents SET retain_until = now() - interval '1 day' WHERE user_id = $1",
+        uuid.UUID(trainee.user_id),
+    )
+    failure = await rpc_failure(
+        verify(identity_stub, trainee, trainee.user_id, face_photos["obama2.jpg"]), PRECONDITION
+    )
+    assert failure.reason == "FACE_CONSENT_REQUIRED"
+    failure = await rpc_failure(
+        identity_stub.EnrollFace(pb.EnrollFaceRequest(image=face_photos["obama.jpg"]), metadata=trainee.metadata),
+        PRECONDITION,
+    )
+    assert failure.reason == "FACE_CONSENT_REQUIRED"
+    status = await identity_stub.GetFaceStatus(
+        pb.GetFaceStatusRequest(user_id=trainee.user_id), metadata=trainee.metadata
+    )
+    assert not status.consented

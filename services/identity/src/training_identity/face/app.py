@@ -190,13 +190,14 @@ class FaceData:
         assert user_id is not None
         assert purpose is not None
         rules.ensure_own_or_service(principal, str(user_id))
-        async with self._uow.begin() as tx:
-            await self._ensure_verifiable(tx, user_id, lock=False)
+        # Analysis first, then one transaction: the baseline, consent and trainee are checked there,
+        # under lock. (A look-up before the analysis as well would cost every check a transaction to
+        # save work only for callers that ask about trainees without a baseline.)
         analysis = await self._analyse(image)
         problem = rules.face_problem(analysis, self._matcher.min_face_size)
         threshold = self._settings.threshold
         async with self._uow.begin() as tx:
-            baseline = await self._ensure_verifiable(tx, user_id, lock=True)
+            baseline = await self._ensure_verifiable(tx, user_id)
             distance = None
             if problem is None:
                 assert analysis.embedding is not None
@@ -253,7 +254,7 @@ class FaceData:
             has_snapshot=True,
         )
 
-    async def _ensure_verifiable(self, tx: Transaction, user_id: uuid.UUID, *, lock: bool):  # type: ignore[no-untyped-def]
+    async def _ensure_verifiable(self, tx: Transaction, user_id: uuid.UUID):  # type: ignore[no-untyped-def]
         """The trainee's baseline, if a check can be made against it now. One query on the normal
         path (baseline with the latest consent); the reasons for a refusal are looked up after."""
         consent = (
@@ -268,10 +269,8 @@ class FaceData:
             .join(consent, true())
             .where(face_baselines.c.user_id == user_id)
         )
-        if lock:
-            # A deletion (which locks the baseline for update) waits for this check, or has won.
-            query = query.with_for_update(read=True, of=face_baselines)
-        baseline = (await tx.session.execute(query)).first()
+        # A deletion (which locks the baseline for update) waits for this check, or has won.
+        baseline = (await tx.session.execute(query.with_for_update(read=True, of=face_baselines))).first()
         if baseline is None:
             await self._ensure_trainee(tx, user_id)
             raise FailedPrecondition(rules.FACE_NOT_ENROLLED, "the trainee has not enrolled a face baseline")
