@@ -394,3 +394,27 @@ async def test_no_check_or_enrollment_once_the_consented_retention_is_over(  # t
         pb.GetFaceStatusRequest(user_id=trainee.user_id), metadata=trainee.metadata
     )
     assert not status.consented
+
+
+async def test_a_check_racing_a_deletion_leaves_no_face_data_behind(  # type: ignore[no-untyped-def]
+    identity_stub, people, face_photos, identity_sql
+) -> None:
+    for _ in range(3):
+        trainee = await people.enrolled_trainee()
+        service = await people.service("learning")
+        checked, deleted = await asyncio.gather(
+            verify(identity_stub, service, trainee.user_id, face_photos["obama2.jpg"]),
+            identity_stub.DeleteFaceData(
+                pb.DeleteFaceDataRequest(user_id=trainee.user_id, reason="consent withdrawn"),
+                metadata=trainee.metadata,
+            ),
+            return_exceptions=True,
+        )
+        assert not isinstance(deleted, BaseException), deleted
+        if isinstance(checked, BaseException):
+            # The deletion won: the check found no baseline.
+            assert checked.code() == PRECONDITION
+        remaining = await identity_sql.fetchval(
+            "SELECT count(*) FROM face_snapshots WHERE user_id = $1", uuid.UUID(trainee.user_id)
+        )
+        assert remaining == 0

@@ -44,16 +44,16 @@ class IdentitySettings(ServiceSettings):
     password_hash_parallelism: int = Field(2, ge=1, le=16)
 
     # Face matching (docs/identity.md, "Face checks"). Worker processes that decode, detect and embed;
-    # each holds the models (about 100 MB) and keeps one core busy. Size it to the pod's CPUs.
+    # each holds the models (about 200 MB resident) and keeps one core busy. Size it to the pod's CPUs.
     face_workers: int = Field(2, ge=1, le=64)
     # Euclidean distance between dlib embeddings at or below which two photos are the same person.
-    # Measured on the test photographs: same person 0.08-0.45, different people 0.82-0.87.
+    # Measured on the test photographs: same person 0.08-0.44, different people 0.81-0.87.
     face_match_threshold: float = Field(0.5, ge=0.3, le=0.7)
     # Uploads larger than this are refused before decoding (must fit in a gRPC message).
     face_max_upload_bytes: int = Field(3 * 1024 * 1024, ge=16 * 1024)
     # Pixels a photo may declare (width x height); guards the workers' memory against tiny files
     # that decode into enormous pictures.
-    face_max_image_pixels: int = Field(40_000_000, ge=100_000)
+    face_max_image_pixels: int = Field(25_000_000, ge=100_000)
     # Photos are scaled down so their longer side is at most this before detection.
     face_analysis_max_side: int = Field(800, ge=240, le=4096)
     # Faces narrower than this, in pixels of the analysed picture, are too small to trust.
