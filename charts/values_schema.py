@@ -22,7 +22,7 @@ CHARTS = Path(__file__).resolve().parent
 UMBRELLA = "training-platform"
 LIBRARY = "training-lib"
 
-# Settings the chart derives from its own values, or reads from Secrets: never in `config`.
+# Settings the chart sets itself (from its own values or from Secrets): never in `secretEnv`.
 CHART_OWNED_SETTINGS = [
     "GRPC_PORT",
     "SHUTDOWN_GRACE_SECONDS",
@@ -34,8 +34,6 @@ CHART_OWNED_SETTINGS = [
     "NATS_PASSWORD",
     "NATS_TOKEN",
 ]
-# A name like these holds a secret: it belongs in `secretEnv`, as a reference to a Secret.
-SECRET_LIKE_NAME = "(SECRET|PASSWORD|TOKEN|_KEY|_KEYS|_CLIENTS)$"
 ENV_NAME = "^[A-Z][A-Z0-9_]*$"
 
 
@@ -173,10 +171,8 @@ def service_schema(values: dict[str, Any]) -> dict[str, Any]:
         "config": {
             "type": "object",
             "description": "Non-secret settings, without the prefix. Secrets go in secretEnv.",
-            "propertyNames": {
-                "pattern": ENV_NAME,
-                "not": {"anyOf": [{"enum": CHART_OWNED_SETTINGS}, {"pattern": SECRET_LIKE_NAME}]},
-            },
+            # Names the chart owns or that look like secrets are refused by the templates, with a message.
+            "propertyNames": {"pattern": ENV_NAME},
             "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
         },
         "resources": {"$ref": "#/$defs/resources"},
@@ -204,13 +200,19 @@ def service_schema(values: dict[str, Any]) -> dict[str, Any]:
         "preStopSleepSeconds": _integer(0, 60),
         "terminationMarginSeconds": _integer(5, 300),
         "probes": _all_required(
-            {"startup": {"$ref": "#/$defs/probe"}, "liveness": {"$ref": "#/$defs/probe"}, "readiness": {"$ref": "#/$defs/probe"}}
+            {
+                "startup": {"$ref": "#/$defs/probe"},
+                "liveness": {"$ref": "#/$defs/probe"},
+                "readiness": {"$ref": "#/$defs/probe"},
+            }
         ),
         "migrations": _hook_job("enabled"),
         "streams": _hook_job("provision"),
         "networkPolicy": _all_required({"enabled": BOOLEAN, "extraIngress": OBJECTS, "extraEgress": OBJECTS}),
         "serviceAccount": _all_required({"create": BOOLEAN, "name": STRING, "annotations": STRING_MAP}),
-        "podSecurityContext": _all_required({"runAsUser": _integer(1), "runAsGroup": _integer(1), "fsGroup": _integer(1)}),
+        "podSecurityContext": _all_required(
+            {"runAsUser": _integer(1), "runAsGroup": _integer(1), "fsGroup": _integer(1)}
+        ),
         "tmpSizeLimit": {"type": "string", "pattern": "^[0-9]+(Ki|Mi|Gi)$"},
         "service": _all_required({"annotations": STRING_MAP}),
         "podAnnotations": STRING_MAP,

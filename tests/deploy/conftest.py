@@ -127,6 +127,7 @@ class ChartWorkspace:
     """A copy of charts/ whose dependencies are built; renders and lints its charts."""
 
     root: Path
+    source: Path = CHARTS
     kubernetes_version: str = KUBERNETES_VERSION
     _cache: dict[ValueSet, Manifests] = field(default_factory=dict)
 

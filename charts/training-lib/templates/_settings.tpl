@@ -9,7 +9,14 @@ are always references to existing Secrets, never values.
 {{- define "training-lib.settings" -}}
 {{- $prefix := .Values.app.envPrefix -}}
 {{- $settings := dict -}}
+{{- $owned := dict "GRPC_PORT" "app.grpcPort" "SHUTDOWN_GRACE_SECONDS" "shutdownGraceSeconds" "NATS_STREAM_REPLICAS" "global.nats.streamReplicas" "FACE_WORKERS" "faceWorkers.workers" "DATABASE_URL" "database.url" "NATS_URL" "global.nats.url" "NATS_USER" "global.nats.user" "NATS_PASSWORD" "global.nats.password" "NATS_TOKEN" "global.nats.token" -}}
 {{- range $name, $value := .Values.config -}}
+{{- if hasKey $owned $name -}}
+{{- fail (printf "%s: config.%s is set by the chart: use %s instead" $.Chart.Name $name (get $owned $name)) -}}
+{{- end -}}
+{{- if regexMatch "(SECRET|PASSWORD|TOKEN|_KEY|_KEYS|_CLIENTS)$" $name -}}
+{{- fail (printf "%s: config.%s holds a secret: put it in an existing Secret and reference it as secretEnv.%s (name, key)" $.Chart.Name $name $name) -}}
+{{- end -}}
 {{- if not (kindIs "invalid" $value) -}}
 {{- $_ := set $settings (printf "%s%s" $prefix $name) (tpl (toString $value) $) -}}
 {{- end -}}
