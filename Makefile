@@ -19,7 +19,7 @@ GEN_STAMP := libs/protos/src/training/.generated
 
 PYTEST_ARGS ?=
 
-.PHONY: help install gen run test lint format bench lock migrate clean
+.PHONY: help install gen run test lint format bench lock migrate charts clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -65,6 +65,9 @@ bench: install  ## run every benchmark under bench/ and print ratios against sam
 
 migrate: install  ## apply every service's migrations to the databases named in the environment
 	$(PY) -m training_devstack migrate
+
+charts: install  ## regenerate every chart's values.schema.json (after changing a chart's values)
+	$(PY) charts/values_schema.py
 
 lock: | $(UV)  ## re-resolve requirements.in into requirements.lock
 	$(UV) pip compile --quiet --python-version 3.11 requirements.in -o requirements.lock

@@ -105,7 +105,7 @@ async def backbone(test_databases, nats_factory) -> AsyncIterator[Backbone]:
     import asyncio
 
     url = await test_databases.create("events")
-    database = Database(url.replace("postgresql://", "postgresql+asyncpg://"), pool_size=5)
+    database = Database(url, pool_size=5)
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
         await conn.execute(text(NOTIFY_FUNCTION))

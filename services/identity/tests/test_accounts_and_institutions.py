@@ -7,8 +7,7 @@ import grpc
 from training.common.v1 import common_pb2
 from training.identity.v1 import identity_pb2 as pb
 from training_identity.testing import PASSWORD, make_phone
-
-from .conftest import failure, reason
+from training_testkit.rpc import rpc_failure
 
 R = common_pb2
 
@@ -16,7 +15,7 @@ R = common_pb2
 async def test_one_id_number_one_account(people) -> None:
     person = await people.trainee()
     me = await people.stub.GetUser(pb.GetUserRequest(user_id=person.user_id), metadata=person.metadata)
-    error = await failure(
+    error = await rpc_failure(
         people.stub.RegisterTrainee(
             pb.RegisterTraineeRequest(
                 display_name="张伟",
@@ -27,8 +26,8 @@ async def test_one_id_number_one_account(people) -> None:
             )
         )
     )
-    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
-    assert "resident ID number" in error.details()
+    assert error.code == grpc.StatusCode.ALREADY_EXISTS
+    assert "resident ID number" in error.message
 
 
 async def test_id_and_phone_numbers_are_encrypted_at_rest(people, rows) -> None:
@@ -72,7 +71,7 @@ async def test_institution_admin_creates_staff_of_its_own_institution_only(peopl
     admin = await people.account(R.ROLE_INSTITUTION_ADMIN, institution_id=mine.institution_id)
     staff = await people.account(R.ROLE_INSTITUTION_STAFF, creator=admin)
     assert staff.institution_id == mine.institution_id
-    denied = await failure(
+    denied = await rpc_failure(
         people.stub.CreateAccount(
             pb.CreateAccountRequest(
                 role=R.ROLE_INSTITUTION_STAFF,
@@ -84,8 +83,8 @@ async def test_institution_admin_creates_staff_of_its_own_institution_only(peopl
             metadata=admin.metadata,
         )
     )
-    assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
-    escalation = await failure(
+    assert denied.code == grpc.StatusCode.PERMISSION_DENIED
+    escalation = await rpc_failure(
         people.stub.CreateAccount(
             pb.CreateAccountRequest(
                 role=R.ROLE_INSTITUTION_ADMIN, username="second-admin", password=PASSWORD, display_name="第二管理员"
@@ -93,7 +92,7 @@ async def test_institution_admin_creates_staff_of_its_own_institution_only(peopl
             metadata=admin.metadata,
         )
     )
-    assert escalation.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert escalation.code == grpc.StatusCode.PERMISSION_DENIED
 
 
 async def test_usernames_are_unique(people) -> None:
@@ -107,7 +106,7 @@ async def test_usernames_are_unique(people) -> None:
         ),
         metadata=people.operator.metadata,
     )
-    error = await failure(
+    error = await rpc_failure(
         people.stub.CreateAccount(
             pb.CreateAccountRequest(
                 role=R.ROLE_REGULATOR, username="gz-reg", password=PASSWORD, display_name="重复", region_code="440100"
@@ -115,12 +114,12 @@ async def test_usernames_are_unique(people) -> None:
             metadata=people.operator.metadata,
         )
     )
-    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error.code == grpc.StatusCode.ALREADY_EXISTS
 
 
 async def test_credit_codes_of_institutions_are_unique(people) -> None:
     first = await people.institution()
-    error = await failure(
+    error = await rpc_failure(
         people.stub.RegisterInstitution(
             pb.RegisterInstitutionRequest(
                 name="冒名机构",
@@ -131,7 +130,7 @@ async def test_credit_codes_of_institutions_are_unique(people) -> None:
             metadata=people.operator.metadata,
         )
     )
-    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error.code == grpc.StatusCode.ALREADY_EXISTS
 
 
 async def test_suspension_and_reinstatement_follow_the_status_rules(people) -> None:
@@ -142,14 +141,14 @@ async def test_suspension_and_reinstatement_follow_the_status_rules(people) -> N
     )
     assert suspended.institution.status == pb.INSTITUTION_STATUS_SUSPENDED
     assert suspended.institution.status_reason == "学时造假调查"
-    twice = await failure(
+    twice = await rpc_failure(
         people.stub.SuspendInstitution(
             pb.SuspendInstitutionRequest(institution_id=institution.institution_id, reason="again"),
             metadata=people.operator.metadata,
         )
     )
-    assert twice.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert reason(twice) == "INSTITUTION_NOT_ACTIVE"
+    assert twice.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert twice.reason == "INSTITUTION_NOT_ACTIVE"
     reinstated = await people.stub.ReinstateInstitution(
         pb.ReinstateInstitutionRequest(institution_id=institution.institution_id, reason="整改完成"),
         metadata=people.operator.metadata,
@@ -166,13 +165,13 @@ async def test_regulator_suspends_in_its_region_only(people) -> None:
         metadata=guangdong.metadata,
     )
     assert done.institution.status == pb.INSTITUTION_STATUS_SUSPENDED
-    elsewhere = await failure(
+    elsewhere = await rpc_failure(
         people.stub.SuspendInstitution(
             pb.SuspendInstitutionRequest(institution_id=shanghai.institution_id, reason="越权"),
             metadata=guangdong.metadata,
         )
     )
-    assert elsewhere.code() == grpc.StatusCode.NOT_FOUND
+    assert elsewhere.code == grpc.StatusCode.NOT_FOUND
 
 
 async def test_suspended_institution_gets_no_new_accounts(people) -> None:
@@ -182,7 +181,7 @@ async def test_suspended_institution_gets_no_new_accounts(people) -> None:
         pb.SuspendInstitutionRequest(institution_id=institution.institution_id, reason="暂停"),
         metadata=people.operator.metadata,
     )
-    error = await failure(
+    error = await rpc_failure(
         people.stub.CreateAccount(
             pb.CreateAccountRequest(
                 role=R.ROLE_INSTITUTION_STAFF, username="late-hire", password=PASSWORD, display_name="新老师"
@@ -190,7 +189,7 @@ async def test_suspended_institution_gets_no_new_accounts(people) -> None:
             metadata=admin.metadata,
         )
     )
-    assert reason(error) == "INSTITUTION_NOT_ACTIVE"
+    assert error.reason == "INSTITUTION_NOT_ACTIVE"
 
 
 async def test_trainees_see_only_active_institutions(people) -> None:
@@ -204,12 +203,12 @@ async def test_trainees_see_only_active_institutions(people) -> None:
         pb.SuspendInstitutionRequest(institution_id=institution.institution_id, reason="暂停"),
         metadata=people.operator.metadata,
     )
-    hidden = await failure(
+    hidden = await rpc_failure(
         people.stub.GetInstitution(
             pb.GetInstitutionRequest(institution_id=institution.institution_id), metadata=trainee.metadata
         )
     )
-    assert hidden.code() == grpc.StatusCode.NOT_FOUND
+    assert hidden.code == grpc.StatusCode.NOT_FOUND
 
 
 async def test_list_pages_through_every_visible_row_once(people) -> None:

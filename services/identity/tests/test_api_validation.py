@@ -8,8 +8,7 @@ import pytest
 from training.common.v1 import common_pb2
 from training.identity.v1 import identity_pb2 as pb
 from training_identity.testing import PASSWORD, make_credit_code, make_national_id, make_phone
-
-from .conftest import failure, violations
+from training_testkit.rpc import rpc_failure
 
 
 def trainee(**changes: object) -> pb.RegisterTraineeRequest:
@@ -48,16 +47,16 @@ def trainee(**changes: object) -> pb.RegisterTraineeRequest:
 )
 async def test_register_trainee_names_the_bad_field_and_writes_nothing(identity_stub, rows, changes, field) -> None:
     before = await rows.counts()
-    error = await failure(identity_stub.RegisterTrainee(trainee(**changes)))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert field in violations(error)
-    assert field in error.details()
+    error = await rpc_failure(identity_stub.RegisterTrainee(trainee(**changes)))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in error.fields
+    assert field in error.message
     assert await rows.counts() == before
 
 
 async def test_every_bad_field_is_reported_at_once(identity_stub) -> None:
-    error = await failure(identity_stub.RegisterTrainee(pb.RegisterTraineeRequest()))
-    assert set(violations(error)) == {
+    error = await rpc_failure(identity_stub.RegisterTrainee(pb.RegisterTraineeRequest()))
+    assert set(error.fields) == {
         "display_name",
         "national_id",
         "phone",
@@ -69,8 +68,10 @@ async def test_every_bad_field_is_reported_at_once(identity_stub) -> None:
 
 async def test_password_containing_the_id_number_is_refused(identity_stub) -> None:
     national_id = make_national_id()
-    error = await failure(identity_stub.RegisterTrainee(trainee(national_id=national_id, password=f"Aa!{national_id}")))
-    assert "password" in violations(error)
+    error = await rpc_failure(
+        identity_stub.RegisterTrainee(trainee(national_id=national_id, password=f"Aa!{national_id}"))
+    )
+    assert "password" in error.fields
 
 
 @pytest.mark.parametrize(
@@ -100,9 +101,9 @@ async def test_create_account_names_the_bad_field_and_writes_nothing(people, row
     for name, value in request_fields.items():
         setattr(request, name, value)
     before = await rows.counts()
-    error = await failure(people.stub.CreateAccount(request, metadata=people.operator.metadata))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert field in violations(error)
+    error = await rpc_failure(people.stub.CreateAccount(request, metadata=people.operator.metadata))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in error.fields
     assert await rows.counts() == before
 
 
@@ -115,8 +116,8 @@ async def test_employer_account_needs_a_valid_credit_code(people, rows) -> None:
         display_name="某化工公司安全部",
         employer=pb.Employer(name="某化工公司", credit_code="9144030071526726XA"),
     )
-    error = await failure(people.stub.CreateAccount(request, metadata=people.operator.metadata))
-    assert "employer.credit_code" in violations(error)
+    error = await rpc_failure(people.stub.CreateAccount(request, metadata=people.operator.metadata))
+    assert "employer.credit_code" in error.fields
     assert await rows.counts() == before
 
 
@@ -157,22 +158,22 @@ async def test_register_institution_names_the_bad_field_and_writes_nothing(peopl
         else:
             setattr(request, name, value)
     before = await rows.counts()
-    error = await failure(people.stub.RegisterInstitution(request, metadata=people.operator.metadata))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert field in violations(error)
+    error = await rpc_failure(people.stub.RegisterInstitution(request, metadata=people.operator.metadata))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in error.fields
     assert await rows.counts() == before
 
 
 async def test_suspension_needs_a_reason(people, rows) -> None:
     institution = await people.institution()
     before = await rows.counts()
-    error = await failure(
+    error = await rpc_failure(
         people.stub.SuspendInstitution(
             pb.SuspendInstitutionRequest(institution_id=institution.institution_id, reason=" "),
             metadata=people.operator.metadata,
         )
     )
-    assert "reason" in violations(error)
+    assert "reason" in error.fields
     assert await rows.counts() == before
 
 
@@ -203,6 +204,6 @@ async def test_suspension_needs_a_reason(people, rows) -> None:
     ],
 )
 async def test_read_requests_name_the_bad_field(people, call, field) -> None:
-    error = await failure(call(people.stub, people.operator.metadata))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert field in violations(error)
+    error = await rpc_failure(call(people.stub, people.operator.metadata))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in error.fields

@@ -10,8 +10,7 @@ from google.protobuf import descriptor_pool
 from training.common.v1 import common_pb2
 from training.identity.v1 import identity_pb2 as pb
 from training_identity.testing import Person, bearer
-
-from .conftest import failure
+from training_testkit.rpc import rpc_failure
 
 R = common_pb2
 PUBLIC = "public"
@@ -54,6 +53,9 @@ EXPECTED: dict[str, object] = {
     "EnrollFace": {R.ROLE_TRAINEE},
     "VerifyFace": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
     "DeleteFaceData": {R.ROLE_TRAINEE, R.ROLE_OPERATOR},
+    "GetFaceStatus": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
+    "ListFaceChecks": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
+    "GetFaceSnapshot": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
 }
 
 ANONYMOUS = 0
@@ -131,8 +133,8 @@ async def test_every_role_on_every_rpc(people, callers, method: str, role: int) 
 async def test_forged_and_garbage_tokens_are_unauthenticated(people) -> None:
     header, payload, _ = people.operator.token.split(".")
     for token in ("garbage", f"{header}.{payload}.AAAA", ""):
-        error = await failure(people.stub.ListInstitutions(pb.ListInstitutionsRequest(), metadata=bearer(token)))
-        assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+        error = await rpc_failure(people.stub.ListInstitutions(pb.ListInstitutionsRequest(), metadata=bearer(token)))
+        assert error.code == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def everything(list_call) -> list:  # type: ignore[no-untyped-def]
@@ -196,11 +198,13 @@ async def test_no_row_outside_the_callers_scope_is_ever_returned(people) -> None
         (gd_employer, sh_worker),
         (gd_worker, sh_worker),
     ):
-        error = await failure(people.stub.GetUser(pb.GetUserRequest(user_id=target.user_id), metadata=viewer.metadata))
-        assert error.code() == grpc.StatusCode.NOT_FOUND
-    hidden = await failure(
+        error = await rpc_failure(
+            people.stub.GetUser(pb.GetUserRequest(user_id=target.user_id), metadata=viewer.metadata)
+        )
+        assert error.code == grpc.StatusCode.NOT_FOUND
+    hidden = await rpc_failure(
         people.stub.GetInstitution(
             pb.GetInstitutionRequest(institution_id=sh_school.institution_id), metadata=gd_admin.metadata
         )
     )
-    assert hidden.code() == grpc.StatusCode.NOT_FOUND
+    assert hidden.code == grpc.StatusCode.NOT_FOUND

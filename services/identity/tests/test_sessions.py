@@ -17,8 +17,7 @@ from training_identity.testing import PASSWORD, bearer, identity_settings
 from training_runtime.clients import insecure_channel
 from training_runtime.clock import ManualClock
 from training_testkit import running_app
-
-from .conftest import failure, reason, status_of
+from training_testkit.rpc import rpc_failure
 
 
 async def test_trainee_logs_in_with_id_number_or_phone(people) -> None:
@@ -32,23 +31,23 @@ async def test_trainee_logs_in_with_id_number_or_phone(people) -> None:
 
 async def test_wrong_password_and_unknown_login_look_the_same(people) -> None:
     person = await people.trainee()
-    wrong = await failure(people.login(person.login, "Wrong-Password-1"))
-    unknown = await failure(people.login("nobody-here", "Wrong-Password-1"))
-    assert wrong.code() == unknown.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert wrong.details() == unknown.details()
-    assert reason(wrong) == reason(unknown) == "INVALID_CREDENTIALS"
+    wrong = await rpc_failure(people.login(person.login, "Wrong-Password-1"))
+    unknown = await rpc_failure(people.login("nobody-here", "Wrong-Password-1"))
+    assert wrong.code == unknown.code == grpc.StatusCode.UNAUTHENTICATED
+    assert wrong.message == unknown.message
+    assert wrong.reason == unknown.reason == "INVALID_CREDENTIALS"
 
 
 async def test_five_failed_logins_lock_the_account_even_for_the_right_password(people) -> None:
     person = await people.trainee()
     for _ in range(4):
-        assert reason(await failure(people.login(person.login, "Wrong-Password-1"))) == "INVALID_CREDENTIALS"
-    fifth = await failure(people.login(person.login, "Wrong-Password-1"))
-    assert fifth.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert reason(fifth) == "ACCOUNT_LOCKED"
-    right = await failure(people.login(person.login, PASSWORD))
-    assert reason(right) == "ACCOUNT_LOCKED"
-    assert "locked until" in right.details()
+        assert (await rpc_failure(people.login(person.login, "Wrong-Password-1"))).reason == "INVALID_CREDENTIALS"
+    fifth = await rpc_failure(people.login(person.login, "Wrong-Password-1"))
+    assert fifth.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert fifth.reason == "ACCOUNT_LOCKED"
+    right = await rpc_failure(people.login(person.login, PASSWORD))
+    assert right.reason == "ACCOUNT_LOCKED"
+    assert "locked until" in right.message
 
 
 async def test_lock_lifts_after_the_lock_period(identity_database, nats_server, platform_secrets, people) -> None:
@@ -60,16 +59,14 @@ async def test_lock_lifts_after_the_lock_period(identity_database, nats_server, 
         stub = identity_pb2_grpc.IdentityServiceStub(channel)
         try:
             for _ in range(5):
-                await status_of(stub.Login(pb.LoginRequest(login=person.login, password="Wrong-Password-1")))
+                await rpc_failure(stub.Login(pb.LoginRequest(login=person.login, password="Wrong-Password-1")))
             assert (
-                reason(await failure(stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD))))
-                == "ACCOUNT_LOCKED"
-            )
+                await rpc_failure(stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD)))
+            ).reason == "ACCOUNT_LOCKED"
             clock.advance(timedelta(minutes=14))
             assert (
-                reason(await failure(stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD))))
-                == "ACCOUNT_LOCKED"
-            )
+                await rpc_failure(stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD)))
+            ).reason == "ACCOUNT_LOCKED"
             clock.advance(timedelta(minutes=2))
             assert (await stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD))).tokens.access_token
         finally:
@@ -87,7 +84,7 @@ async def test_failures_spread_beyond_the_window_do_not_lock(
         stub = identity_pb2_grpc.IdentityServiceStub(channel)
         try:
             for _ in range(6):
-                await status_of(stub.Login(pb.LoginRequest(login=person.login, password="Wrong-Password-1")))
+                await rpc_failure(stub.Login(pb.LoginRequest(login=person.login, password="Wrong-Password-1")))
                 clock.advance(timedelta(minutes=4))
             assert (await stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD))).tokens.access_token
         finally:
@@ -99,43 +96,45 @@ async def test_refresh_rotates_and_a_reused_refresh_token_ends_the_session(peopl
     first = (await people.login(person.login)).tokens
     second = (await people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=first.refresh_token))).tokens
     assert second.refresh_token != first.refresh_token
-    reused = await failure(people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=first.refresh_token)))
-    assert reason(reused) == "REFRESH_TOKEN_REUSED"
+    reused = await rpc_failure(people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=first.refresh_token)))
+    assert reused.reason == "REFRESH_TOKEN_REUSED"
     # The thief's copy and the legitimate newer token both stop working.
-    revoked = await failure(people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=second.refresh_token)))
-    assert reason(revoked) == "REFRESH_TOKEN_REVOKED"
+    revoked = await rpc_failure(people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=second.refresh_token)))
+    assert revoked.reason == "REFRESH_TOKEN_REVOKED"
 
 
 async def test_logout_revokes_the_session(people) -> None:
     person = await people.trainee()
     tokens = (await people.login(person.login)).tokens
     await people.stub.Logout(pb.LogoutRequest(refresh_token=tokens.refresh_token))
-    error = await failure(people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=tokens.refresh_token)))
-    assert reason(error) == "REFRESH_TOKEN_REVOKED"
+    error = await rpc_failure(people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=tokens.refresh_token)))
+    assert error.reason == "REFRESH_TOKEN_REVOKED"
 
 
 async def test_unknown_refresh_token_is_refused(people) -> None:
-    error = await failure(people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token="made-up")))
-    assert reason(error) == "REFRESH_TOKEN_INVALID"
+    error = await rpc_failure(people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token="made-up")))
+    assert error.reason == "REFRESH_TOKEN_INVALID"
 
 
 async def test_password_change_needs_the_current_password_and_ends_other_sessions(people) -> None:
     person = await people.trainee()
     other_device = (await people.login(person.login)).tokens
-    wrong = await failure(
+    wrong = await rpc_failure(
         people.stub.ChangePassword(
             pb.ChangePasswordRequest(current_password="Not-The-One-1", new_password="New!Passw0rd99"),
             metadata=person.metadata,
         )
     )
-    assert wrong.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert wrong.code == grpc.StatusCode.INVALID_ARGUMENT
     await people.stub.ChangePassword(
         pb.ChangePasswordRequest(current_password=PASSWORD, new_password="New!Passw0rd99"), metadata=person.metadata
     )
-    assert reason(await failure(people.login(person.login))) == "INVALID_CREDENTIALS"
+    assert (await rpc_failure(people.login(person.login))).reason == "INVALID_CREDENTIALS"
     assert (await people.login(person.login, "New!Passw0rd99")).tokens.access_token
-    ended = await failure(people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=other_device.refresh_token)))
-    assert reason(ended) == "REFRESH_TOKEN_REVOKED"
+    ended = await rpc_failure(
+        people.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=other_device.refresh_token))
+    )
+    assert ended.reason == "REFRESH_TOKEN_REVOKED"
 
 
 async def test_service_token_needs_the_right_secret(people, platform_secrets) -> None:
@@ -147,16 +146,16 @@ async def test_service_token_needs_the_right_secret(people, platform_secrets) ->
         pb.GetUserRequest(user_id=trainee.user_id), metadata=bearer(issued.access_token)
     )
     assert as_service.user.unmasked
-    wrong = await failure(
+    wrong = await rpc_failure(
         people.stub.IssueServiceToken(
             pb.IssueServiceTokenRequest(service_name="learning", client_secret=platform_secrets["client_secret_exams"])
         )
     )
-    assert reason(wrong) == "INVALID_CLIENT"
-    unknown = await failure(
+    assert wrong.reason == "INVALID_CLIENT"
+    unknown = await rpc_failure(
         people.stub.IssueServiceToken(pb.IssueServiceTokenRequest(service_name="mallory", client_secret="x" * 32))
     )
-    assert reason(unknown) == "INVALID_CLIENT"
+    assert unknown.reason == "INVALID_CLIENT"
 
 
 async def test_published_keys_verify_issued_tokens(people) -> None:

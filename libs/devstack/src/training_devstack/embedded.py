@@ -190,9 +190,19 @@ def nats_server_binary() -> str:
 class NatsServer:
     """A nats-server with JetStream; stop, kill and restart keep the same port and store."""
 
-    def __init__(self, store_dir: Path, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        user: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
+        # Clients must authenticate when both are set (as a production NATS would require).
+        self.auth = ["--user", user, "--pass", password] if user and password else []
         self.port = port or free_port(host)
         self.monitor_port = free_port(host)
         self.process: subprocess.Popen[bytes] | None = None
@@ -221,6 +231,7 @@ class NatsServer:
                     str(self.store_dir),
                     "--server_name",
                     f"training-{self.port}",
+                    *self.auth,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -125,6 +125,21 @@ class NatsConnection:
         self._ready.clear()
 
 
-async def connect_once(url: str, *, name: str, timeout: float = 5.0) -> Client:
+async def connect_once(
+    url: str,
+    *,
+    name: str,
+    timeout: float = 5.0,
+    user: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+) -> Client:
     """A plain connection for tools and tests: fails if the server does not answer within `timeout`."""
-    return await nats.connect(servers=[url], name=name, connect_timeout=timeout, allow_reconnect=False)
+    credentials = {k: v for k, v in {"user": user, "password": password, "token": token}.items() if v}
+    return await nats.connect(
+        servers=[s.strip() for s in url.split(",")],
+        name=name,
+        connect_timeout=timeout,
+        allow_reconnect=False,
+        **credentials,  # type: ignore[arg-type]
+    )

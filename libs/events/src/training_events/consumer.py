@@ -37,6 +37,9 @@ from training_events.tracing import consume_span
 log = logging.getLogger(__name__)
 
 _inbox = event_tables(MetaData()).inbox
+# Executed with a list of rows: SQLAlchemy batches them into one multi-row INSERT ... RETURNING
+# ("insertmanyvalues") from a statement compiled once.
+_RECORD = insert(_inbox).on_conflict_do_nothing().returning(_inbox.c.event_id)
 
 
 class PermanentEventError(Exception):
@@ -262,25 +265,11 @@ class ConsumerRunner:
 
     async def _commit(self, deliveries: list[_Delivery]) -> None:
         async with self._sessions() as session, session.begin():
-            fresh = set(
-                (
-                    await session.execute(
-                        insert(_inbox)
-                        .values(
-                            [
-                                {
-                                    "consumer": self.spec.durable,
-                                    "event_id": d.context_fields["event_id"],
-                                    "subject": d.msg.subject,
-                                }
-                                for d in deliveries
-                            ]
-                        )
-                        .on_conflict_do_nothing()
-                        .returning(_inbox.c.event_id)
-                    )
-                ).scalars()
-            )
+            rows = [
+                {"consumer": self.spec.durable, "event_id": d.context_fields["event_id"], "subject": d.msg.subject}
+                for d in deliveries
+            ]
+            fresh = set((await session.execute(_RECORD, rows)).scalars())
             for delivery in deliveries:
                 fields = delivery.context_fields
                 if fields["event_id"] not in fresh:

@@ -12,6 +12,8 @@ from training_events.schema import event_tables
 from training_events.tracing import current_trace_headers
 
 _tables = event_tables(MetaData())
+# One statement object for every call, so SQLAlchemy compiles it once and reuses the cached form.
+_INSERT = _tables.outbox.insert()
 
 
 async def add_to_outbox(session: AsyncSession, event: Event, *, source: str, now: datetime | None = None) -> None:
@@ -30,13 +32,14 @@ async def add_to_outbox(session: AsyncSession, event: Event, *, source: str, now
         **current_trace_headers(),
     }
     await session.execute(
-        _tables.outbox.insert().values(
-            event_id=event.event_id,
-            subject=event.subject,
-            event_type=event.event_type,
-            event_key=event.key,
-            payload=event.message.SerializeToString(deterministic=True),
-            headers=headers,
-            occurred_at=occurred_at,
-        )
+        _INSERT,
+        {
+            "event_id": event.event_id,
+            "subject": event.subject,
+            "event_type": event.event_type,
+            "event_key": event.key,
+            "payload": event.message.SerializeToString(deterministic=True),
+            "headers": headers,
+            "occurred_at": occurred_at,
+        },
     )

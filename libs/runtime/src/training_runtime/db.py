@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from training_events import Event, add_to_outbox
 from training_runtime.clock import Clock, SystemClock
 from training_runtime.errors import Aborted, Unavailable
+from training_runtime.settings import normalize_database_url
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,10 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, application_name: str = "training") -> None:
         # Looked up at call time so the telemetry instrumentation's wrapper applies.
         self.engine: AsyncEngine = sa_asyncio.create_async_engine(
-            url,
+            normalize_database_url(url),
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            pool_pre_ping=False,
             pool_recycle=1800,
             connect_args={"server_settings": {"application_name": application_name}, "timeout": 5},
         )

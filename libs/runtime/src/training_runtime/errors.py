@@ -22,9 +22,19 @@ class FieldViolation:
 
 
 class InvalidArgument(DomainError):
-    """Bad input: names every offending field (dotted path into the request)."""
+    """Bad input: names every offending field (dotted path into the request).
 
-    def __init__(self, violations: list[FieldViolation] | FieldViolation | str, description: str | None = None) -> None:
+    `reason` optionally adds a stable UPPER_SNAKE code (sent as ErrorInfo) for input a client must
+    tell apart by machine, e.g. IMAGE_TRUNCATED versus IMAGE_FORMAT_UNSUPPORTED.
+    """
+
+    def __init__(
+        self,
+        violations: list[FieldViolation] | FieldViolation | str,
+        description: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
         if isinstance(violations, str):
             if description is None:
                 raise TypeError("InvalidArgument(field, description) needs a description")
@@ -34,6 +44,7 @@ class InvalidArgument(DomainError):
         if not violations:
             raise ValueError("InvalidArgument needs at least one violation")
         self.violations = list(violations)
+        self.reason = reason
         super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
 
 

@@ -11,6 +11,9 @@ from training_identity.app.institutions import Institutions, NewInstitution
 from training_identity.app.sessions import Sessions, principal_of
 from training_identity.app.views import InstitutionView, Tokens, UserView
 from training_identity.domain.institutions import InstitutionStatus
+from training_identity.face.app import FaceData
+from training_identity.face.protoconv import face_check_pb, outcome_to_proto, purpose_from_proto
+from training_identity.face.rules import ConsentTerms
 from training_runtime.auth import require_principal
 from training_runtime.protoconv import (
     qualification_from_proto,
@@ -72,11 +75,18 @@ def tokens_pb(t: Tokens) -> pb.TokenPair:
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     def __init__(
-        self, accounts: Accounts, sessions: Sessions, institutions: Institutions, *, keys_cache_seconds: int
+        self,
+        accounts: Accounts,
+        sessions: Sessions,
+        institutions: Institutions,
+        faces: FaceData,
+        *,
+        keys_cache_seconds: int,
     ) -> None:
         self._accounts = accounts
         self._sessions = sessions
         self._institutions = institutions
+        self._faces = faces
         self._keys_cache_seconds = keys_cache_seconds
 
     async def RegisterTrainee(
@@ -212,3 +222,80 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         return pb.ListInstitutionsResponse(
             institutions=[institution_pb(i) for i in page.items], next_page_token=page.next_page_token
         )
+
+    async def RecordFaceConsent(
+        self, request: pb.RecordFaceConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordFaceConsentResponse:
+        consent = await self._faces.record_consent(
+            require_principal(), ConsentTerms(purpose=request.purpose, retention_days=request.retention_days)
+        )
+        return pb.RecordFaceConsentResponse(
+            consent_id=consent.consent_id,
+            consented_at=timestamp(consent.consented_at),
+            retain_until=timestamp(consent.retain_until),
+        )
+
+    async def EnrollFace(
+        self, request: pb.EnrollFaceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EnrollFaceResponse:
+        enrolled = await self._faces.enroll(require_principal(), request.image)
+        return pb.EnrollFaceResponse(
+            enrolled_at=timestamp(enrolled.enrolled_at),
+            face_width=enrolled.face_width,
+            face_height=enrolled.face_height,
+        )
+
+    async def VerifyFace(
+        self, request: pb.VerifyFaceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.VerifyFaceResponse:
+        result = await self._faces.verify(
+            require_principal(),
+            request.user_id,
+            request.image,
+            purpose_from_proto(request.purpose),
+            request.context_ref,
+        )
+        return pb.VerifyFaceResponse(
+            face_check_id=result.face_check_id,
+            outcome=outcome_to_proto(result.outcome),
+            matched=result.matched,
+            distance=result.distance or 0.0,
+            threshold=result.threshold,
+            checked_at=timestamp(result.checked_at),
+        )
+
+    async def DeleteFaceData(
+        self, request: pb.DeleteFaceDataRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteFaceDataResponse:
+        deletion = await self._faces.delete(require_principal(), request.user_id, request.reason)
+        return pb.DeleteFaceDataResponse(
+            deletion_id=deletion.deletion_id,
+            deleted_at=timestamp(deletion.deleted_at),
+            records_deleted=deletion.records_deleted,
+        )
+
+    async def GetFaceStatus(
+        self, request: pb.GetFaceStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetFaceStatusResponse:
+        status = await self._faces.status(require_principal(), request.user_id)
+        return pb.GetFaceStatusResponse(
+            consented=status.consented_at is not None,
+            consented_at=timestamp(status.consented_at),
+            retain_until=timestamp(status.retain_until),
+            enrolled=status.enrolled_at is not None,
+            enrolled_at=timestamp(status.enrolled_at),
+        )
+
+    async def ListFaceChecks(
+        self, request: pb.ListFaceChecksRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListFaceChecksResponse:
+        checks, token = await self._faces.list_checks(
+            require_principal(), request.user_id, request.page.page_size, request.page.page_token, request.reason
+        )
+        return pb.ListFaceChecksResponse(face_checks=[face_check_pb(c) for c in checks], next_page_token=token)
+
+    async def GetFaceSnapshot(
+        self, request: pb.GetFaceSnapshotRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetFaceSnapshotResponse:
+        check, image = await self._faces.snapshot(require_principal(), request.face_check_id, request.reason)
+        return pb.GetFaceSnapshotResponse(face_check=face_check_pb(check), content_type="image/jpeg", image=image)

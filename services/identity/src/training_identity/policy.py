@@ -35,5 +35,8 @@ POLICY = AccessPolicy(
         "EnrollFace": allow(R.TRAINEE),
         "VerifyFace": allow(R.TRAINEE, R.SERVICE),
         "DeleteFaceData": allow(R.TRAINEE, R.OPERATOR),
+        "GetFaceStatus": allow(R.TRAINEE, R.SERVICE),
+        "ListFaceChecks": allow(R.TRAINEE, R.SERVICE),
+        "GetFaceSnapshot": allow(R.TRAINEE, R.SERVICE),
     },
 )

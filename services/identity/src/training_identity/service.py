@@ -13,6 +13,10 @@ from training_identity.app.institutions import Institutions
 from training_identity.app.personal import PersonalData
 from training_identity.app.sessions import Sessions, SessionSettings
 from training_identity.domain.lockout import LockoutPolicy
+from training_identity.face.app import FaceData, FaceSettings
+from training_identity.face.dlib_matcher import DlibMatcher, PipelineOptions
+from training_identity.face.images import ImageLimits
+from training_identity.face.vault import FaceVault
 from training_identity.passwords import Passwords
 from training_identity.policy import POLICY
 from training_identity.settings import IdentitySettings, parse_service_clients
@@ -28,6 +32,18 @@ def personal_data(settings: IdentitySettings) -> PersonalData:
     return PersonalData(
         cipher=FieldCipher(parse_keyring(settings.field_encryption_keys.get_secret_value())),
         hasher=KeyedHasher(decode_key(settings.lookup_hash_key.get_secret_value())),
+    )
+
+
+def face_pipeline_options(settings: IdentitySettings) -> PipelineOptions:
+    return PipelineOptions(
+        limits=ImageLimits(
+            max_upload_bytes=settings.face_max_upload_bytes,
+            max_pixels=settings.face_max_image_pixels,
+            max_side=settings.face_analysis_max_side,
+            snapshot_quality=settings.face_snapshot_quality,
+        ),
+        min_face_size=settings.face_min_size,
     )
 
 
@@ -71,14 +87,29 @@ class IdentityService:
                 service_clients=parse_service_clients(settings.service_clients.get_secret_value()),
             ),
         )
+        options = face_pipeline_options(settings)
+        # Workers start on the first face request (each loads the models once), not at start-up:
+        # a replica that never sees a face request never pays for them.
+        matcher = DlibMatcher(options, workers=settings.face_workers)
+        faces = FaceData(
+            ctx.uow,
+            matcher,
+            FaceVault(personal.cipher),
+            FaceSettings(threshold=settings.face_match_threshold, limits=options.limits),
+        )
         servicer = IdentityServicer(
             Accounts(ctx.uow, ctx.clock, personal, hashing),
             sessions,
             Institutions(ctx.uow),
+            faces,
             keys_cache_seconds=300,
         )
 
         def register(server: grpc.aio.Server) -> None:
             identity_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)
 
-        return Wiring(register=register, key_source=StaticKeySource(signer.public_keys()))
+        return Wiring(
+            register=register,
+            key_source=StaticKeySource(signer.public_keys()),
+            on_stop=[matcher.close],
+        )

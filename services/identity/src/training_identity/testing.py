@@ -3,7 +3,10 @@
 Loaded as a pytest plugin by the repository's root conftest.py. Fixtures:
 - `platform_secrets`: a fresh set of keys and client secrets for the session.
 - `identity_app`: identity running in-process (session), on a migrated database.
-- `people`: creates accounts of every role through the API and hands out their tokens.
+- `people`: creates accounts of every role through the API and hands out their tokens, including
+  service tokens (`await people.service("learning")`) and trainees with an enrolled face
+  (`await people.enrolled_trainee()`).
+- `face_photos`: the real test photographs (services/identity/tests/data/faces).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -36,6 +40,18 @@ from training_testkit import TestDatabases, running_app
 
 OPERATOR_PASSWORD = "Operator#Pass2026"
 PASSWORD = "Train!ng2026pw"
+FACE_PHOTOS = Path(__file__).resolve().parents[2] / "tests" / "data" / "faces"
+FACE_CONSENT_PURPOSE = "identity verification during online safety training"
+
+
+class FacePhotos:
+    """The test photographs by file name (obama.jpg, biden.jpg, two_people.jpg, ...)."""
+
+    def __init__(self, directory: Path = FACE_PHOTOS) -> None:
+        self.directory = directory
+
+    def __getitem__(self, name: str) -> bytes:
+        return (self.directory / name).read_bytes()
 
 
 def identity_settings(
@@ -57,6 +73,8 @@ def identity_settings(
         "log_format": "text",
         "health_check_interval_seconds": 0.2,
         "outbox_poll_interval_seconds": 0.5,
+        # Tests call one at a time; one face worker (one copy of the models) is enough.
+        "face_workers": 1,
     }
     values.update(overrides)
     return IdentitySettings(**values)
@@ -122,9 +140,32 @@ class Person:
 class People:
     """Creates accounts through identity's API and signs them in."""
 
-    def __init__(self, stub: identity_pb2_grpc.IdentityServiceStub, operator: Person) -> None:
+    def __init__(
+        self, stub: identity_pb2_grpc.IdentityServiceStub, operator: Person, secrets: dict[str, str] | None = None
+    ) -> None:
         self.stub = stub
         self.operator = operator
+        self.secrets = secrets or {}
+
+    async def service(self, name: str) -> Person:
+        """A platform service's token (`name` is one of training_devstack.secrets.SERVICES)."""
+        issued = await self.stub.IssueServiceToken(
+            pb.IssueServiceTokenRequest(service_name=name, client_secret=self.secrets[f"client_secret_{name}"])
+        )
+        return Person(user_id=f"service:{name}", role=common_pb2.ROLE_SERVICE, token=issued.access_token, login=name)
+
+    async def enrolled_trainee(self, photo: bytes | None = None) -> Person:
+        """A trainee who consented to face processing and enrolled `photo` (default obama.jpg)."""
+        person = await self.trainee()
+        await self.stub.RecordFaceConsent(
+            pb.RecordFaceConsentRequest(purpose=FACE_CONSENT_PURPOSE, retention_days=365 * 3),
+            metadata=person.metadata,
+        )
+        await self.stub.EnrollFace(
+            pb.EnrollFaceRequest(image=photo if photo is not None else FacePhotos()["obama.jpg"]),
+            metadata=person.metadata,
+        )
+        return person
 
     async def login(self, login: str, password: str = PASSWORD) -> pb.LoginResponse:
         return await self.stub.Login(pb.LoginRequest(login=login, password=password))
@@ -213,6 +254,11 @@ def platform_secrets() -> dict[str, str]:
     return dev_secrets.generate()
 
 
+@pytest.fixture(scope="session")
+def face_photos() -> FacePhotos:
+    return FacePhotos()
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def identity_database(test_databases: TestDatabases) -> str:
     return await migrated_database(test_databases, "identity", MIGRATIONS)
@@ -241,7 +287,10 @@ def identity_stub(identity_channel: grpc.aio.Channel) -> identity_pb2_grpc.Ident
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def people(
-    identity_app: ServiceApp, identity_stub: identity_pb2_grpc.IdentityServiceStub, identity_database: str
+    identity_app: ServiceApp,
+    identity_stub: identity_pb2_grpc.IdentityServiceStub,
+    identity_database: str,
+    platform_secrets: dict[str, str],
 ) -> People:
     settings = identity_app.settings
     assert isinstance(settings, IdentitySettings)
@@ -254,4 +303,4 @@ async def people(
         token=signed_in.tokens.access_token,
         login=username,
     )
-    return People(identity_stub, operator)
+    return People(identity_stub, operator, platform_secrets)

@@ -2,7 +2,10 @@
 
 Start-up never waits for dependencies: the server listens at once with health NOT_SERVING, connects
 to NATS in the background (provisioning streams when it answers), and a monitor flips health to
-SERVING while both PostgreSQL and NATS answer and back to NOT_SERVING when either stops.
+SERVING while both PostgreSQL and NATS answer and back to NOT_SERVING when either stops. The health
+service name `liveness` answers SERVING from start-up until shutdown whatever the dependencies do:
+it is what liveness and startup probes ask, so a database outage takes pods out of load balancing
+(readiness) without restarting them.
 
 Shutdown (SIGTERM): health goes NOT_SERVING, consumers finish the batch in hand and stop, the server
 stops accepting calls and lets in-flight ones finish within the grace period, the outbox relay makes
@@ -102,6 +105,8 @@ def _ensure_instruments() -> None:
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+# The health service name that reports only that the process answers (see the module docstring).
+LIVENESS = "liveness"
 
 
 @dataclass
@@ -231,6 +236,7 @@ class ServiceApp:
             server,
         )
         await self._set_health(NOT_SERVING)
+        await self.health.set(LIVENESS, SERVING)
         self.port = server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
         if self.port == 0:
             raise RuntimeError(f"could not listen on {s.grpc_host}:{s.grpc_port}")

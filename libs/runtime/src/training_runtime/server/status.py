@@ -32,6 +32,8 @@ def to_status(exc: errors.DomainError, *, domain: str) -> tuple[grpc.StatusCode,
                 ]
             ),
         )
+        if exc.reason:
+            _pack(status, error_details_pb2.ErrorInfo(reason=exc.reason, domain=domain))
     elif isinstance(exc, errors.NotFound):
         code = grpc.StatusCode.NOT_FOUND
     elif isinstance(exc, errors.AlreadyExists):

@@ -92,3 +92,6 @@ refresh_tokens = Table(
     Column("revoked_at", DateTime(timezone=True)),
     Column("revoke_reason", Text),
 )
+
+# The face-data tables live with their feature; importing them here puts them on this metadata.
+from training_identity.face import tables as _face_tables  # noqa: E402, F401

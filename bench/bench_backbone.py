@@ -1,0 +1,203 @@
+"""The event backbone: events per second from committed outbox rows through JetStream into a
+consumer's inbox, beside raw asyncpg single-row inserts measured in the same run; and the p99 lag
+from commit to consumption at half the measured backbone rate.
+
+As in production, the publishing side (application transactions writing the outbox, and the relay)
+and the consuming side (the inbox consumer) are separate processes. The throughput figure drains a
+backlog of committed outbox rows, so it measures the backbone itself, not the application
+transactions that feed it; the lag figure runs live producers (real units of work) at half that rate.
+
+Goals (issue 2): backbone rate at least half the raw insert rate; p99 lag under 200 ms at half load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+
+import asyncpg
+from sqlalchemy import MetaData, text
+
+from bench.common import Figure, Report
+from bench.infra import infrastructure
+from training.identity.v1 import identity_events_pb2
+from training_events import Event, NatsConnection, OutboxRelay, ensure_streams, event_tables, stream_for_context
+from training_events.schema import NOTIFY_FUNCTION, NOTIFY_TRIGGER
+from training_runtime.db import Database, UnitOfWork
+
+SUBJECT = "training.bench.thing.happened.v1"
+CONCURRENCY = 16
+
+
+async def raw_inserts(url: str, count: int) -> float:
+    """Single-row INSERTs, each its own transaction, from CONCURRENCY connections."""
+    pool = await asyncpg.create_pool(url, min_size=CONCURRENCY, max_size=CONCURRENCY)
+    try:
+        await pool.execute("CREATE TABLE raw_rows (id uuid PRIMARY KEY, body bytea NOT NULL, at timestamptz NOT NULL)")
+        body = identity_events_pb2.UserRegistered(user_id=str(uuid.uuid4())).SerializeToString()
+
+        async def worker(n: int) -> None:
+            async with pool.acquire() as conn:
+                for _ in range(n):
+                    await conn.execute("INSERT INTO raw_rows VALUES ($1, $2, now())", uuid.uuid4(), body)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(count // CONCURRENCY) for _ in range(CONCURRENCY)))
+        return (count // CONCURRENCY * CONCURRENCY) / (time.perf_counter() - started)
+    finally:
+        await pool.close()
+
+
+class Consumer:
+    """The consuming service, in its own process."""
+
+    def __init__(self, url: str, nats_url: str) -> None:
+        self.args = [sys.executable, "-m", "bench.backbone_consumer", url, nats_url]
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert (await self._line()) == "ready"
+
+    async def _line(self) -> str:
+        assert self.process.stdout is not None
+        return (await asyncio.wait_for(self.process.stdout.readline(), 180)).decode().strip()
+
+    async def expect(self, n: int) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"expect {n}\n".encode())
+        await self.process.stdin.drain()
+
+    async def done(self) -> tuple[float, float]:
+        _, _count, p50, p99 = (await self._line()).split()
+        return float(p50), float(p99)
+
+    async def stop(self) -> None:
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(b"quit\n")
+            await self.process.stdin.drain()
+            await asyncio.wait_for(self.process.wait(), 30)
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+
+
+class Publisher:
+    """The publishing service: units of work writing the outbox, and the relay."""
+
+    def __init__(self, url: str, nats_url: str) -> None:
+        self.database = Database(url, pool_size=CONCURRENCY)
+        self.uow = UnitOfWork(self.database, source="bench")
+        self.nats = NatsConnection(nats_url, name="bench", on_connect=self._provision)
+        self.relay_task: asyncio.Task[None] | None = None
+
+    async def _provision(self, js) -> None:  # type: ignore[no-untyped-def]
+        await ensure_streams(js, [stream_for_context("bench")])
+
+    async def prepare(self) -> None:
+        metadata = MetaData()
+        event_tables(metadata)
+        async with self.database.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(text(NOTIFY_FUNCTION))
+            await conn.execute(text(NOTIFY_TRIGGER))
+        self.nats.start()
+        await self.nats.wait_ready(15)
+
+    def start_relay(self) -> None:
+        self.relay = OutboxRelay(self.database.engine, self.nats, poll_interval_seconds=0.5)
+        self.relay_task = asyncio.create_task(self.relay.run())
+
+    async def stop_relay(self) -> None:
+        if self.relay_task is not None:
+            self.relay.stop()
+            await self.relay_task
+            self.relay_task = None
+
+    async def commit(self) -> None:
+        async with self.uow.begin() as tx:
+            await tx.emit(Event(subject=SUBJECT, key="k", message=identity_events_pb2.UserRegistered(user_id="u")))
+
+    async def commit_many(self, count: int) -> None:
+        async def worker(n: int) -> None:
+            for _ in range(n):
+                await self.commit()
+
+        await asyncio.gather(*(worker(count // CONCURRENCY) for _ in range(CONCURRENCY)))
+
+    async def commit_at(self, rate: float, seconds: float) -> int:
+        count = max(1, int(rate * seconds))
+        interval = 1.0 / rate
+        started = time.perf_counter()
+        pending = []
+        for i in range(count):
+            delay = started + i * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            pending.append(asyncio.create_task(self.commit()))
+        await asyncio.gather(*pending)
+        return count
+
+    async def close(self) -> None:
+        await self.stop_relay()
+        await self.nats.close()
+        await self.database.dispose()
+
+
+async def run(scale: int = 1) -> Report:
+    count = 8000 * scale
+    async with infrastructure() as infra:
+        raw_rate = await raw_inserts(await infra.databases.create("bench_raw"), count)
+        url = await infra.databases.create("bench_pipe")
+        publisher = Publisher(url, infra.nats.url)
+        await publisher.prepare()
+        consumer = Consumer(url, infra.nats.url)
+        publisher.start_relay()
+        await publisher.commit()  # creates the stream before the consumer binds to it
+        await consumer.start()
+        try:
+            await consumer.expect(1 + 20 * CONCURRENCY)  # warm-up, including the event above
+            await publisher.commit_many(20 * CONCURRENCY)
+            await consumer.done()
+
+            await publisher.stop_relay()
+            await publisher.commit_many(count)  # a backlog of committed outbox rows
+            drained = count // CONCURRENCY * CONCURRENCY
+            await consumer.expect(drained)
+            started = time.perf_counter()
+            publisher.start_relay()
+            await consumer.done()
+            rate = drained / (time.perf_counter() - started)
+
+            live_rate = rate / 2
+            await consumer.expect(max(1, int(live_rate * 5)))
+            await publisher.commit_at(live_rate, seconds=5)
+            p50, p99 = await consumer.done()
+        finally:
+            await consumer.stop()
+            await publisher.close()
+    return Report(
+        title="Event backbone: outbox -> JetStream -> inbox",
+        scale=scale,
+        figures=[
+            Figure(
+                "backbone events/s (committed outbox to inbox)",
+                rate,
+                "ev/s",
+                baseline_name="raw inserts/s",
+                baseline_value=raw_rate,
+                goal="ratio >= 0.5",
+                met=rate >= 0.5 * raw_rate,
+            ),
+            Figure("p50 commit-to-inbox lag at half load", p50, "ms"),
+            Figure("p99 commit-to-inbox lag at half load", p99, "ms", better="lower", goal="< 200 ms", met=p99 < 200),
+        ],
+        notes=[
+            f"{drained} events drained; raw inserts from {CONCURRENCY} connections; "
+            f"lag over 5 s of live units of work at {live_rate:,.0f} ev/s (publisher and consumer in separate processes)",
+        ],
+    )
