@@ -32,7 +32,11 @@ class LearningService:
         rulebooks = load_rulebook(settings.rulebook)
         faces = FaceVerifier(ctx.clients.channel(settings.identity_url), timeout=settings.face_check_timeout_seconds)
         batcher = HeartbeatBatcher(
-            ctx.uow, ctx.clock, rulebooks, max_batch=settings.heartbeat_batch_max, writers=settings.heartbeat_writers
+            ctx.database,
+            ctx.clock,
+            rulebooks,
+            max_batch=settings.heartbeat_batch_max,
+            writers=settings.heartbeat_writers,
         )
         sweeper = Sweeper(ctx.uow, ctx.clock, rulebooks, interval_seconds=settings.sweep_interval_seconds)
         servicer = LearningServicer(Study(ctx.uow, ctx.clock, rulebooks, faces), batcher, Records(ctx.uow, rulebooks))

@@ -25,6 +25,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from training_events import Event, add_to_outbox
 from training_learning.app.ledger import Ledger
 from training_learning.app.views import AckView, demand
 from training_learning.domain import session as rules_of_session
@@ -32,10 +33,12 @@ from training_learning.domain.session import Heartbeat, Outcome, Status
 from training_learning.persistence.state import SessionFacts, run_to_json, state_from_row
 from training_rulebook import RulebookSet
 from training_runtime.clock import Clock
-from training_runtime.db import UnitOfWork
+from training_runtime.db import Database
 from training_runtime.errors import NotFound, Validator
 
 log = logging.getLogger(__name__)
+
+SOURCE = "learning"
 
 _LOCK_SESSIONS = """
 SELECT s.id, s.enrollment_id, s.trainee_id, s.lesson_id, s.course_id, s.topic_id, s.device_id,
@@ -117,13 +120,15 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 class HeartbeatBatcher:
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, rulebooks: RulebookSet, *, max_batch: int, writers: int = 4
+        self, database: Database, clock: Clock, rulebooks: RulebookSet, *, max_batch: int, writers: int = 4
     ) -> None:
-        self._uow = uow
+        self._database = database
         self._clock = clock
         self._rulebooks = rulebooks
         self._max_batch = max_batch
         self._writers = writers
+        # While a writer is busy, another starts only once this many heartbeats wait.
+        self._gather = max(1, min(32, max_batch // 8))
         self._queue: list[_Item] = []
         self._busy: set[uuid.UUID] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -153,12 +158,16 @@ class HeartbeatBatcher:
         return batch
 
     async def run(self) -> None:
-        """The dispatcher (a background job of the service)."""
+        """The dispatcher (a background job of the service). An idle service stores a heartbeat at
+        once; a busy one lets heartbeats gather while its writers work, so each transaction carries
+        many (group commit) instead of every writer committing one at a time."""
         try:
             while True:
                 await self._wakeup.wait()
                 self._wakeup.clear()
                 while self._queue and len(self._tasks) < self._writers:
+                    if self._tasks and len(self._queue) < self._gather:
+                        break  # a writer will finish soon and wake us; let more heartbeats gather
                     batch = self._take()
                     if not batch:
                         break
@@ -191,8 +200,8 @@ class HeartbeatBatcher:
     async def _process(self, items: list[_Item]) -> None:
         acks: dict[int, AckView] = {}
         errors: dict[int, Exception] = {}
-        async with self._uow.begin() as tx:
-            connection = await tx.session.connection()
+        # A bare connection (no ORM session): the per-transaction cost is what bounds a busy service.
+        async with self._database.engine.begin() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
             records = await driver.fetch(_LOCK_SESSIONS, sorted({i.session_uuid for i in items}))
@@ -273,7 +282,12 @@ class HeartbeatBatcher:
                 )
             await driver.execute(_STORE, *_columns(beat_rows, 9), *_columns(updates, 15))
             if transitions:
-                ledger = Ledger(tx.session, tx.now(), tx.emit)
+                now = self._clock.now()
+
+                async def emit(event: Event) -> None:
+                    await add_to_outbox(connection, event, source=SOURCE, now=now)  # type: ignore[arg-type]
+
+                ledger = Ledger(connection, now, emit)
                 for sid, outcomes in transitions.items():
                     rules = self._rulebooks.version(rows[sid].rulebook_version)
                     for outcome in outcomes:

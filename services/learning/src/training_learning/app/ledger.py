@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from training.learning.v1 import learning_events_pb2 as events
 from training_events import Event
@@ -87,7 +87,7 @@ def study_entry(
 class Ledger:
     """The ledger operations of one transaction."""
 
-    session: AsyncSession
+    session: AsyncSession | AsyncConnection
     now: datetime
     emit: Emit
 
