@@ -314,39 +314,64 @@ async def run(scale: int) -> Report:
                 learning, sessions, streams=streams, per_second=goal_rate
             )
 
-    figures = []
-    for shape, rpc in (("stream", "StreamHeartbeats"), ("unary", "SendHeartbeat")):
-        echo_run, mine = results[f"echo {shape}"], results[f"learning {shape}"]
-        figures.append(
-            Figure(
-                f"heartbeats/s, {rpc}, saturated",
-                mine.rate,
-                "/s",
-                f"echo {shape} /s",
-                echo_run.rate,
-                goal=">= 0.5x echo",
-                met=mine.rate >= echo_run.rate / 2,
-            )
-        )
-    for shape, rpc in (("stream", "StreamHeartbeats"), ("unary", "SendHeartbeat")):
-        echo_run, mine = results[f"paced echo {shape}"], results[f"paced learning {shape}"]
-        figures.append(
-            Figure(
-                f"p99 ms, {rpc}, at {goal_rate:,.0f}/s",
-                mine.p99,
-                "ms",
-                f"echo {shape} p99",
-                echo_run.p99,
-                better="lower",
-                goal="< 50 ms",
-                met=mine.p99 < 50,
-            )
-        )
-    for shape, rpc in (("stream", "StreamHeartbeats"), ("unary", "SendHeartbeat")):
-        echo_run, mine = results[f"echo {shape}"], results[f"learning {shape}"]
-        figures.append(
-            Figure(f"p99 ms, {rpc}, saturated", mine.p99, "ms", f"echo {shape} p99", echo_run.p99, better="lower")
-        )
+    echo_unary, echo_stream = results["echo unary"], results["echo stream"]
+    stream, unary = results["learning stream"], results["learning unary"]
+    paced = {
+        shape: (results[f"paced echo {shape}"], results[f"paced learning {shape}"]) for shape in ("stream", "unary")
+    }
+    figures = [
+        # The goal: the player's path (one stream per session) against a bare unary echo.
+        Figure(
+            "heartbeats/s, StreamHeartbeats",
+            stream.rate,
+            "/s",
+            "echo unary /s",
+            echo_unary.rate,
+            goal=">= 0.5x echo",
+            met=stream.rate >= echo_unary.rate / 2,
+        ),
+        Figure(
+            f"p99, StreamHeartbeats at {goal_rate:,.0f}/s",
+            paced["stream"][1].p99,
+            "ms",
+            "echo unary p99",
+            paced["unary"][0].p99,
+            better="lower",
+            goal="< 50 ms",
+            met=paced["stream"][1].p99 < 50,
+        ),
+        # Like for like: each RPC shape against an echo of the same shape.
+        Figure(
+            "heartbeats/s, StreamHeartbeats (like for like)",
+            stream.rate,
+            "/s",
+            "echo stream /s",
+            echo_stream.rate,
+            goal=">= 0.5x",
+            met=stream.rate >= echo_stream.rate / 2,
+        ),
+        Figure(
+            "heartbeats/s, SendHeartbeat (like for like)",
+            unary.rate,
+            "/s",
+            "echo unary /s",
+            echo_unary.rate,
+            goal=">= 0.5x",
+            met=unary.rate >= echo_unary.rate / 2,
+        ),
+        Figure(
+            f"p99, SendHeartbeat at {goal_rate:,.0f}/s",
+            paced["unary"][1].p99,
+            "ms",
+            "echo unary p99",
+            paced["unary"][0].p99,
+            better="lower",
+            goal="< 50 ms",
+            met=paced["unary"][1].p99 < 50,
+        ),
+        Figure("p99, StreamHeartbeats saturated", stream.p99, "ms", "echo stream p99", echo_stream.p99, better="lower"),
+        Figure("p99, SendHeartbeat saturated", unary.p99, "ms", "echo unary p99", echo_unary.p99, better="lower"),
+    ]
     reasons = set().union(*(r.reasons for k, r in results.items() if k.startswith(("learning", "paced learning"))))
     return Report(
         title="Study heartbeats through learning (gRPC, auth, rules, PostgreSQL group commit) vs a bare grpc.aio echo",
