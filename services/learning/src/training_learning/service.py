@@ -54,4 +54,5 @@ class LearningService:
             register=register,
             consumers=[consumer(rulebooks, ctx.clock)],
             background=[heartbeat_writer, session_sweeper],
+            on_stop=[batcher.close],
         )

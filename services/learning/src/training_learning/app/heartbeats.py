@@ -25,6 +25,8 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from training_events import Event, add_to_outbox
 from training_learning.app.ledger import Ledger
 from training_learning.app.views import AckView, demand
@@ -132,6 +134,7 @@ class HeartbeatBatcher:
         self._queue: list[_Item] = []
         self._busy: set[uuid.UUID] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._idle: list[AsyncConnection] = []
         self._wakeup = asyncio.Event()
 
     async def submit(self, beat: BeatIn) -> AckView:
@@ -180,8 +183,14 @@ class HeartbeatBatcher:
                 task.cancel()
 
     async def _write(self, items: list[_Item], sessions: set[uuid.UUID]) -> None:
+        connection: AsyncConnection | None = None
         try:
-            await self._process(items)
+            # Writers keep their connections between batches: a pool checkout (and its liveness
+            # ping) per batch would be most of a batch's round trips.
+            connection = self._idle.pop() if self._idle else await self._database.engine.connect()
+            await self._process(connection, items)
+            self._idle.append(connection)
+            connection = None
         except asyncio.CancelledError:
             for item in items:
                 if not item.future.done():
@@ -193,15 +202,22 @@ class HeartbeatBatcher:
                 if not item.future.done():
                     item.future.set_exception(exc)
         finally:
+            if connection is not None:  # broken or interrupted: never reused
+                await asyncio.shield(connection.close())
             self._busy -= sessions
             self._tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
             self._wakeup.set()
 
-    async def _process(self, items: list[_Item]) -> None:
+    async def close(self) -> None:
+        """Return the writers' connections (at shutdown)."""
+        while self._idle:
+            await self._idle.pop().close()
+
+    async def _process(self, connection: AsyncConnection, items: list[_Item]) -> None:
         acks: dict[int, AckView] = {}
         errors: dict[int, Exception] = {}
         # A bare connection (no ORM session): the per-transaction cost is what bounds a busy service.
-        async with self._database.engine.begin() as connection:
+        async with connection.begin():
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
             records = await driver.fetch(_LOCK_SESSIONS, sorted({i.session_uuid for i in items}))
