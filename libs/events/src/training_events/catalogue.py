@@ -81,7 +81,9 @@ def problems(events: list[EventSpec]) -> list[str]:
     seen: dict[str, str] = {}
     for event in events:
         if not SUBJECT_PATTERN.match(event.subject):
-            issues.append(f"{event.message}: subject {event.subject!r} is not training.<context>.<aggregate>.<event>.v<N>")
+            issues.append(
+                f"{event.message}: subject {event.subject!r} is not training.<context>.<aggregate>.<event>.v<N>"
+            )
         if not event.emitted_when:
             issues.append(f"{event.message}: no 'Emitted when:' line")
         if not event.key:
