@@ -74,10 +74,29 @@ DatabaseUrl = Annotated[str, AfterValidator(normalize_database_url)]
 NatsUrl = Annotated[str, AfterValidator(_check_nats_url)]
 
 
-class ServiceSettings(BaseSettings):
-    """Settings every service has. Subclasses set `model_config = service_config("IDENTITY_")`."""
+class ProcessSettings(BaseSettings):
+    """Settings every platform process has, gRPC service or not (the HTTP gateway): logs, telemetry,
+    shutdown, and where identity answers."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    shutdown_grace_seconds: float = Field(20.0, gt=0)
+    # After SIGTERM, keep answering (health NOT_SERVING) this long so load balancers stop routing here.
+    shutdown_drain_delay_seconds: float = Field(0.0, ge=0, le=60)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    # Fraction of new traces recorded (parent-based: a sampled caller's trace is always continued).
+    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
+    # OTLP/gRPC collector endpoint; unset means traces and metrics are not exported.
+    otlp_endpoint: str | None = None
+
+    # Where identity answers; every other service fetches token-verification keys from it.
+    identity_url: str = "127.0.0.1:50051"
+
+
+class ServiceSettings(ProcessSettings):
+    """Settings every gRPC service has. Subclasses set `model_config = service_config("IDENTITY_")`."""
 
     database_url: DatabaseUrl
     database_pool_size: int = Field(10, ge=1, le=200)
@@ -90,20 +109,8 @@ class ServiceSettings(BaseSettings):
     grpc_host: str = "0.0.0.0"
     grpc_port: int = Field(ge=0, le=65535)
     grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
-    shutdown_grace_seconds: float = Field(20.0, gt=0)
-    # After SIGTERM, keep answering (health NOT_SERVING) this long so load balancers stop routing here.
-    shutdown_drain_delay_seconds: float = Field(0.0, ge=0, le=60)
     health_check_interval_seconds: float = Field(1.0, gt=0)
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
-    # Fraction of new traces recorded (parent-based: a sampled caller's trace is always continued).
-    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
-    # OTLP/gRPC collector endpoint; unset means traces and metrics are not exported.
-    otlp_endpoint: str | None = None
-
-    # Where identity answers; every other service fetches token-verification keys from it.
-    identity_url: str = "127.0.0.1:50051"
     # This service's client secret for service tokens (identity holds the matching list).
     service_client_secret: SecretStr | None = None
 

@@ -1,0 +1,139 @@
+"""The gateway application: FastAPI routes over the services, the web app's files, and the
+cross-cutting layers (telemetry, access log, body limit, CORS, problem details).
+
+`create_app(settings)` is the composition root; nothing is wired at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from training_gateway import problems
+from training_gateway.middleware import AccessLog, BodyLimit
+from training_gateway.ratelimit import RateLimited, RateLimiter
+from training_gateway.routes import accounts, face, media, study, system, training, web
+from training_gateway.settings import GatewaySettings
+from training_gateway.upstream import Upstreams
+
+WEB = Path(__file__).parent / "web"
+ROUTERS = [system.router, accounts.router, face.router, training.router, study.router, media.router, web.router]
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    # ("body", "employer", "name") -> "employer.name"; ("query", "page_size") -> "page_size"
+    return ".".join(str(part) for part in location[1:]) or str(location[0])
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def rpc_error(request: Request, exc: Exception) -> Any:
+        assert isinstance(exc, grpc.aio.AioRpcError)
+        return problems.from_rpc_error(exc, instance=request.url.path)
+
+    async def invalid_request(request: Request, exc: Exception) -> Any:
+        assert isinstance(exc, RequestValidationError)
+        errors = {}
+        for error in exc.errors():
+            errors.setdefault(_field_name(tuple(error["loc"])), error["msg"])
+        return problems.problem_response(
+            400, detail="the request is invalid: " + ", ".join(errors), instance=request.url.path, errors=errors
+        )
+
+    async def http_error(request: Request, exc: Exception) -> Any:
+        assert isinstance(exc, StarletteHTTPException)
+        return problems.problem_response(exc.status_code, detail=str(exc.detail), instance=request.url.path)
+
+    async def rate_limited(request: Request, exc: Exception) -> Any:
+        assert isinstance(exc, RateLimited)
+        return problems.problem_response(
+            429,
+            detail="too many requests from this client; retry later",
+            instance=request.url.path,
+            retry_after_seconds=exc.retry_after,
+        )
+
+    app.add_exception_handler(grpc.aio.AioRpcError, rpc_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RateLimited, rate_limited)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document with the gateway's conventions: problems instead of FastAPI's 422 shape."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    for model in (problems.Problem, problems.FieldProblem):
+        components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: GatewaySettings, *, upstreams: Upstreams | None = None) -> FastAPI:
+    services = upstreams or Upstreams(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services.open()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="Work-safety training platform gateway",
+        version="1",
+        description=(
+            "REST/JSON over the platform's gRPC services for the trainee web app, the institution console "
+            "and public certificate verification. Send `Authorization: Bearer <access token>`; the services "
+            "check it. Every error is `application/problem+json` (RFC 9457) naming the field or rule."
+        ),
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.upstreams = services
+    app.state.media = settings.media
+    app.state.draining = False
+    app.state.limiters = {
+        "login": RateLimiter(per_minute=settings.login_rate_per_minute, burst=settings.login_burst),
+        "verify": RateLimiter(per_minute=settings.verify_rate_per_minute, burst=settings.verify_burst),
+    }
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    _install_error_handlers(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # Outermost first: traces wrap everything, then the access log, then the body limit, then CORS.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
+    app.add_middleware(OpenTelemetryMiddleware, excluded_urls="/healthz,/readyz,/static/.*")
+    return app
+

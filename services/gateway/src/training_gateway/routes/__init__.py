@@ -1,0 +1,1 @@
+"""The gateway's REST routes, one module per part of the platform."""
