@@ -61,6 +61,15 @@ async def test_honest_study_earns_exactly_the_expected_hours(learner, nats_serve
     assert sum(events.HoursCredited.FromString(m.data).credited_seconds for m in messages) == 120
 
 
+async def test_a_started_session_tells_the_player_the_rulebook_heartbeat_interval(learner) -> None:
+    me = await learner()
+    player = await me.start()
+    # test-2026 keeps the demo rulebook's 10-second heartbeats; the player paces itself by this.
+    assert player.session.heartbeat_interval_seconds == 10
+    ended = await player.end(FACES[SAME_PERSON])
+    assert ended.session.heartbeat_interval_seconds == 10
+
+
 async def test_start_needs_a_passed_face_check(learner) -> None:
     me = await learner()
     failure = await rpc_failure(me.start(photo=SOMEONE_ELSE), grpc.StatusCode.FAILED_PRECONDITION)

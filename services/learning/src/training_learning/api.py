@@ -65,6 +65,7 @@ def session_pb(s: SessionView) -> pb.StudySession:
         face_check=demand_pb(s.face_check),
         pending_seconds=s.pending_seconds,
         lesson_credited_seconds=s.lesson_credited_seconds,
+        heartbeat_interval_seconds=s.heartbeat_interval_seconds,
     )
 
 

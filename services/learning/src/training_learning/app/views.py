@@ -31,6 +31,7 @@ class SessionView:
     face_check: FaceDemand
     pending_seconds: float
     lesson_credited_seconds: float
+    heartbeat_interval_seconds: float
 
 
 def demand(state: SessionState, rules: Rulebook, now: datetime) -> FaceDemand:
@@ -63,6 +64,7 @@ def session_view(
         face_check=demand(state, rules, now),
         pending_seconds=state.pending_seconds,
         lesson_credited_seconds=lesson_credited,
+        heartbeat_interval_seconds=rules.heartbeats.interval_seconds,
     )
 
 
