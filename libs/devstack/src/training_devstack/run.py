@@ -21,6 +21,7 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from training_devstack import secrets as dev_secrets
@@ -109,7 +110,12 @@ def service_env(launch: Launch, infra: Infrastructure, secrets: dict[str, str], 
         f"{p}IDENTITY_URL": f"{host}:50051",
         f"{p}LOG_FORMAT": "json",
         f"{p}SHUTDOWN_GRACE_SECONDS": "5",
+        f"{p}HTTP_HOST": host,
     }
+    if not launch.grpc:  # the gateway calls every service
+        for other in installed_services():
+            if other.grpc:
+                env[f"{p}{other.name.upper()}_URL"] = f"{host}:{other.port}"
     env.update(launch.extra_env(secrets))
     return env
 
@@ -141,6 +147,24 @@ async def wait_serving(
     raise SystemExit(f"{name} did not become SERVING within {timeout:.0f}s; see {log}")
 
 
+async def wait_ready_http(
+    name: str, url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
+) -> None:
+    """Poll an HTTP readiness endpoint until it answers 200."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited with {process.returncode}; see {log}")
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit(f"{name} was not ready within {timeout:.0f}s; see {log}")
+
+
 def create_operator(env: dict[str, str], password: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "training_identity", "create-operator", "--username", OPERATOR_USERNAME],
@@ -164,7 +188,7 @@ async def run_platform(run_dir: Path, *, demo: bool) -> int:
     host = os.environ.get("TRAINING_BIND_HOST", "127.0.0.1")
     launches = installed_services()
     for launch in launches:
-        if launch.grpc and port_open(host, launch.port):
+        if port_open(host, launch.port):
             raise SystemExit(f"port {launch.port} for {launch.name} is taken; is the platform already running?")
     infra = start_infrastructure(run_dir)
     processes: list[tuple[Launch, subprocess.Popen[bytes]]] = []
@@ -183,7 +207,10 @@ async def run_platform(run_dir: Path, *, demo: bool) -> int:
                     [sys.executable, "-m", launch.module, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
                 )
             processes.append((launch, process))
-            await wait_serving(launch.name, f"{host}:{launch.port}", process, log)
+            if launch.grpc:
+                await wait_serving(launch.name, f"{host}:{launch.port}", process, log)
+            else:
+                await wait_ready_http(launch.name, f"http://{host}:{launch.port}/readyz", process, log)
             if launch.name == "identity":
                 create_operator(env, secrets["operator_password"])
         summary = []
@@ -234,7 +261,8 @@ def print_summary(
 ) -> None:
     lines = ["", "The platform is running. Press Ctrl-C to stop.", ""]
     for launch in launches:
-        lines.append(f"  {launch.name:<13} grpc://{host}:{launch.port}")
+        scheme = "grpc" if launch.grpc else "http"
+        lines.append(f"  {launch.name:<13} {scheme}://{host}:{launch.port}")
     lines += [
         f"  {'postgresql':<13} {infra.admin_url}",
         f"  {'nats':<13} {infra.nats_url}",
@@ -246,4 +274,11 @@ def print_summary(
         f"{host}:50051 training.identity.v1.IdentityService/Login",
     ]
     lines += demo_lines
+    gateway = next((launch for launch in launches if launch.name == "gateway"), None)
+    if gateway is not None:
+        lines += [
+            "",
+            f"Open the trainee web app: http://{host}:{gateway.port}/  (API: http://{host}:{gateway.port}/docs)",
+            "  sign in as the demo trainee, give face consent, enroll your face from the camera, then study.",
+        ]
     print("\n".join(lines), flush=True)

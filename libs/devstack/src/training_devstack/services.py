@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from training_devstack.secrets import service_client_list
 
@@ -20,6 +21,7 @@ class Launch:
     extra_env: Callable[[dict[str, str]], dict[str, str]] = field(default=lambda _s: {})
     # Whether the process has a database and migrations.
     has_database: bool = True
+    # gRPC services report readiness on grpc.health.v1; an HTTP process (the gateway) on GET /readyz.
     grpc: bool = True
 
     @property
@@ -57,10 +59,27 @@ def _rulebook_service_env(name: str) -> Callable[[dict[str, str]], dict[str, str
     return env
 
 
+def _gateway_env(s: dict[str, str]) -> dict[str, str]:
+    """The gateway serves the web app and the bundled demo media, and waits for the installed services."""
+    media = Path(__file__).parent / "media"
+    backends = [
+        launch.name for launch in SERVICES if launch.grpc and launch.name in GATEWAY_BACKENDS and launch.installed
+    ]
+    return {
+        "GATEWAY_HTTP_PORT": "8080",
+        "GATEWAY_MEDIA_ROOTS": f"demo={media}",
+        "GATEWAY_REQUIRED_SERVICES": ",".join(backends),
+    }
+
+
+GATEWAY_BACKENDS = ("identity", "courses", "learning", "exams", "certificates")
+
 SERVICES: list[Launch] = [
     Launch("identity", "training_identity", 50051, "IDENTITY_", _identity_env),
     Launch("courses", "training_courses", 50052, "COURSES_", _rulebook_service_env("courses")),
     Launch("learning", "training_learning", 50053, "LEARNING_", _rulebook_service_env("learning")),
+    # Last: it waits for the services above to be ready.
+    Launch("gateway", "training_gateway", 8080, "GATEWAY_", _gateway_env, has_database=False, grpc=False),
 ]
 
 

@@ -136,4 +136,3 @@ def create_app(settings: GatewaySettings, *, upstreams: Upstreams | None = None)
     app.add_middleware(AccessLog)
     app.add_middleware(OpenTelemetryMiddleware, excluded_urls="/healthz,/readyz,/static/.*")
     return app
-

@@ -92,7 +92,11 @@ class AccessLog:
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             route = _route_of(scope)
-            attributes = {"http.request.method": scope["method"], "http.route": route, "http.response.status_code": status}
+            attributes = {
+                "http.request.method": scope["method"],
+                "http.route": route,
+                "http.response.status_code": status,
+            }
             _duration.record(elapsed, attributes)
             _requests.add(1, attributes)
             if route not in ("/healthz", "/readyz"):

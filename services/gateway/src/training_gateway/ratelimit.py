@@ -64,6 +64,7 @@ class RateLimited(Exception):
 
 def rate_limit(name: str) -> Callable[..., None]:
     """A route dependency taking one token from the app's limiter `name` for the calling client."""
+
     def dependency(request: Request, client: str = Depends(client_address)) -> None:
         wait = request.app.state.limiters[name].acquire(client)
         if wait is not None:

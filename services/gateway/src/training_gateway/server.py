@@ -49,7 +49,7 @@ class GracefulServer(uvicorn.Server):
         return self.servers[0].sockets[0].getsockname()[1]
 
 
-def build_server(settings: GatewaySettings) -> GracefulServer:
+def build_server(settings: GatewaySettings, *, server_class: type[GracefulServer] = GracefulServer) -> GracefulServer:
     setup_telemetry("gateway", otlp_endpoint=settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio)
     app = create_app(settings)
     config = uvicorn.Config(
@@ -62,7 +62,7 @@ def build_server(settings: GatewaySettings) -> GracefulServer:
         proxy_headers=settings.trust_forwarded_for,
         server_header=False,
     )
-    return GracefulServer(config, app, settings.shutdown_drain_delay_seconds)
+    return server_class(config, app, settings.shutdown_drain_delay_seconds)
 
 
 async def serve(settings: GatewaySettings) -> None:

@@ -15,7 +15,6 @@ from pydantic_settings import NoDecode
 
 from training_runtime.settings import ProcessSettings, service_config
 
-
 SERVICES = ("identity", "courses", "learning", "exams", "certificates")
 
 

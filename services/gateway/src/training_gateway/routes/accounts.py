@@ -44,7 +44,9 @@ class ChangePasswordBody(Body):
     new_password: Text
 
 
-@router.post("/trainees", status_code=201, summary="Register a trainee under a real name", **answers(pb.RegisterTraineeResponse))
+@router.post(
+    "/trainees", status_code=201, summary="Register a trainee under a real name", **answers(pb.RegisterTraineeResponse)
+)
 async def register_trainee(body: RegisterTraineeBody, services: Services):
     request = pb.RegisterTraineeRequest(
         display_name=body.display_name, national_id=body.national_id, phone=body.phone, password=body.password
@@ -65,7 +67,12 @@ async def login(body: LoginBody, services: Services):
     return to_json(await services.call(_identity(services).Login, request, None))
 
 
-@router.post("/sessions/refresh", summary="Exchange a refresh token for new tokens", dependencies=[Depends(rate_limit("login"))], **answers(pb.RefreshTokenResponse))
+@router.post(
+    "/sessions/refresh",
+    summary="Exchange a refresh token for new tokens",
+    dependencies=[Depends(rate_limit("login"))],
+    **answers(pb.RefreshTokenResponse),
+)
 async def refresh(body: RefreshBody, services: Services):
     request = pb.RefreshTokenRequest(refresh_token=body.refresh_token)
     return to_json(await services.call(_identity(services).RefreshToken, request, None))

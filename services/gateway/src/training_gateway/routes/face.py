@@ -25,30 +25,50 @@ class ImageBody(Body):
     image: Base64Bytes
 
 
-@router.post("/face/consent", summary="Record the trainee's separate consent to face processing", **answers(pb.RecordFaceConsentResponse))
+@router.post(
+    "/face/consent",
+    summary="Record the trainee's separate consent to face processing",
+    **answers(pb.RecordFaceConsentResponse),
+)
 async def record_consent(body: ConsentBody, services: Services, auth: Auth):
     request = pb.RecordFaceConsentRequest(purpose=body.purpose, retention_days=body.retention_days)
     return to_json(await services.call(_identity(services).RecordFaceConsent, request, auth))
 
 
-@router.put("/face/enrollment", summary="Enroll (or replace) the trainee's face from a camera frame", **answers(pb.EnrollFaceResponse))
+@router.put(
+    "/face/enrollment",
+    summary="Enroll (or replace) the trainee's face from a camera frame",
+    **answers(pb.EnrollFaceResponse),
+)
 async def enroll_face(body: ImageBody, services: Services, auth: Auth):
     return to_json(await services.call(_identity(services).EnrollFace, pb.EnrollFaceRequest(image=body.image), auth))
 
 
-@router.get("/users/{user_id}/face", summary="Whether the trainee has consented and enrolled", **answers(pb.GetFaceStatusResponse))
+@router.get(
+    "/users/{user_id}/face",
+    summary="Whether the trainee has consented and enrolled",
+    **answers(pb.GetFaceStatusResponse),
+)
 async def face_status(user_id: str, services: Services, auth: Auth):
     request = pb.GetFaceStatusRequest(user_id=user_id)
     return to_json(await services.call(_identity(services).GetFaceStatus, request, auth))
 
 
-@router.post("/users/{user_id}/face/self-test", summary="Check the camera against the enrolled face (never counts)", **answers(pb.VerifyFaceResponse))
+@router.post(
+    "/users/{user_id}/face/self-test",
+    summary="Check the camera against the enrolled face (never counts)",
+    **answers(pb.VerifyFaceResponse),
+)
 async def self_test(user_id: str, body: ImageBody, services: Services, auth: Auth):
     request = pb.VerifyFaceRequest(user_id=user_id, image=body.image, purpose=pb.FACE_CHECK_PURPOSE_SELF_TEST)
     return to_json(await services.call(_identity(services).VerifyFace, request, auth))
 
 
-@router.delete("/users/{user_id}/face", summary="Withdraw consent: delete the trainee's face data", **answers(pb.DeleteFaceDataResponse))
+@router.delete(
+    "/users/{user_id}/face",
+    summary="Withdraw consent: delete the trainee's face data",
+    **answers(pb.DeleteFaceDataResponse),
+)
 async def delete_face(user_id: str, services: Services, auth: Auth, reason: str = ""):
     request = pb.DeleteFaceDataRequest(user_id=user_id, reason=reason)
     return to_json(await services.call(_identity(services).DeleteFaceData, request, auth))

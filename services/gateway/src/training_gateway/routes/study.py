@@ -41,7 +41,9 @@ class EndBody(Body):
     face_image: Base64Bytes = b""
 
 
-@router.post("", status_code=201, summary="Start studying a lesson with a passed face check", **answers(pb.StartStudyResponse))
+@router.post(
+    "", status_code=201, summary="Start studying a lesson with a passed face check", **answers(pb.StartStudyResponse)
+)
 async def start_study(body: StartBody, services: Services, auth: Auth):
     request = pb.StartStudyRequest(
         enrollment_id=body.enrollment_id,
@@ -53,7 +55,11 @@ async def start_study(body: StartBody, services: Services, auth: Auth):
     return to_json(await services.call(_learning(services).StartStudy, request, auth))
 
 
-@router.post("/{session_id}/heartbeats", summary="One player heartbeat (every interval of the rulebook)", **answers(pb.SendHeartbeatResponse))
+@router.post(
+    "/{session_id}/heartbeats",
+    summary="One player heartbeat (every interval of the rulebook)",
+    **answers(pb.SendHeartbeatResponse),
+)
 async def send_heartbeat(session_id: str, body: HeartbeatBody, services: Services, auth: Auth):
     heartbeat = pb.Heartbeat(
         session_id=session_id,
@@ -63,16 +69,24 @@ async def send_heartbeat(session_id: str, body: HeartbeatBody, services: Service
         focused=body.focused,
         client_time=timestamp(body.client_time),
     )
-    return to_json(await services.call(_learning(services).SendHeartbeat, pb.SendHeartbeatRequest(heartbeat=heartbeat), auth))
+    return to_json(
+        await services.call(_learning(services).SendHeartbeat, pb.SendHeartbeatRequest(heartbeat=heartbeat), auth)
+    )
 
 
-@router.post("/{session_id}/face-checks", summary="A camera frame for a due check, or to resume paused study", **answers(pb.SubmitFaceCheckResponse))
+@router.post(
+    "/{session_id}/face-checks",
+    summary="A camera frame for a due check, or to resume paused study",
+    **answers(pb.SubmitFaceCheckResponse),
+)
 async def submit_face_check(session_id: str, body: FaceFrameBody, services: Services, auth: Auth):
     request = pb.SubmitFaceCheckRequest(session_id=session_id, face_image=body.face_image)
     return to_json(await services.call(_learning(services).SubmitFaceCheck, request, auth))
 
 
-@router.post("/{session_id}/end", summary="End a study session, with a closing face check", **answers(pb.EndStudyResponse))
+@router.post(
+    "/{session_id}/end", summary="End a study session, with a closing face check", **answers(pb.EndStudyResponse)
+)
 async def end_study(session_id: str, body: EndBody, services: Services, auth: Auth):
     request = pb.EndStudyRequest(session_id=session_id, face_image=body.face_image)
     return to_json(await services.call(_learning(services).EndStudy, request, auth))

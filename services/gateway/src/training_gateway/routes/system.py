@@ -26,7 +26,12 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Readiness, summary="The services the gateway needs answer", responses=documented_errors(503))
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="The services the gateway needs answer",
+    responses=documented_errors(503),
+)
 async def readyz(request: Request, services: Services):
     if request.app.state.draining:
         return problem_response(503, detail="shutting down", instance="/readyz")

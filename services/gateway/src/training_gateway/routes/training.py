@@ -50,8 +50,12 @@ class ReviewAnomalyBody(Body):
     comment: Text = ""
 
 
-@router.get("/enrollments", summary="Enrollments the caller may see (a trainee its own)", **answers(cpb.ListEnrollmentsResponse))
-async def list_enrollments(services: Services, auth: Auth, class_id: str = "", page_size: PageSize = 0, page_token: str = ""):
+@router.get(
+    "/enrollments", summary="Enrollments the caller may see (a trainee its own)", **answers(cpb.ListEnrollmentsResponse)
+)
+async def list_enrollments(
+    services: Services, auth: Auth, class_id: str = "", page_size: PageSize = 0, page_token: str = ""
+):
     request = cpb.ListEnrollmentsRequest(page=_page(page_size, page_token), class_id=class_id)
     return to_json(await services.call(_courses(services).ListEnrollments, request, auth))
 
@@ -64,7 +68,9 @@ async def list_classes(
     return to_json(await services.call(_courses(services).ListClasses, request, auth))
 
 
-@router.post("/classes", status_code=201, summary="Open a training class (institution admin)", **answers(cpb.OpenClassResponse))
+@router.post(
+    "/classes", status_code=201, summary="Open a training class (institution admin)", **answers(cpb.OpenClassResponse)
+)
 async def open_class(body: OpenClassBody, services: Services, auth: Auth):
     request = cpb.OpenClassRequest(title=body.title, syllabus_id=body.syllabus_id, course_ids=body.course_ids)
     return to_json(await services.call(_courses(services).OpenClass, request, auth))
@@ -114,7 +120,9 @@ async def get_course(course_id: str, services: Services, auth: Auth):
     return to_json(await services.call(_courses(services).GetCourse, cpb.GetCourseRequest(course_id=course_id), auth))
 
 
-@router.post("/ratings", status_code=201, summary="Rate a finished course and its teacher", **answers(cpb.RateCourseResponse))
+@router.post(
+    "/ratings", status_code=201, summary="Rate a finished course and its teacher", **answers(cpb.RateCourseResponse)
+)
 async def rate_course(body: RatingBody, services: Services, auth: Auth):
     request = cpb.RateCourseRequest(**body.model_dump())
     return to_json(await services.call(_courses(services).RateCourse, request, auth))
@@ -135,12 +143,16 @@ async def get_progress(enrollment_id: str, services: Services, auth: Auth):
     summary="Every credited and rejected interval with its reason and evidence",
     **answers(lpb.ExplainHoursResponse),
 )
-async def explain_hours(enrollment_id: str, services: Services, auth: Auth, page_size: PageSize = 0, page_token: str = ""):
+async def explain_hours(
+    enrollment_id: str, services: Services, auth: Auth, page_size: PageSize = 0, page_token: str = ""
+):
     request = lpb.ExplainHoursRequest(enrollment_id=enrollment_id, page=_page(page_size, page_token))
     return to_json(await services.call(_learning(services).ExplainHours, request, auth))
 
 
-@router.get("/anomalies", summary="Proxy-learning anomalies (institution, regulator)", **answers(lpb.ListAnomaliesResponse))
+@router.get(
+    "/anomalies", summary="Proxy-learning anomalies (institution, regulator)", **answers(lpb.ListAnomaliesResponse)
+)
 async def list_anomalies(
     services: Services,
     auth: Auth,
@@ -154,7 +166,11 @@ async def list_anomalies(
     return to_json(await services.call(_learning(services).ListAnomalies, request, auth))
 
 
-@router.post("/anomalies/{anomaly_id}/review", summary="Clear or confirm an anomaly (institution)", **answers(lpb.ReviewAnomalyResponse))
+@router.post(
+    "/anomalies/{anomaly_id}/review",
+    summary="Clear or confirm an anomaly (institution)",
+    **answers(lpb.ReviewAnomalyResponse),
+)
 async def review_anomaly(anomaly_id: str, body: ReviewAnomalyBody, services: Services, auth: Auth):
     request = lpb.ReviewAnomalyRequest(
         anomaly_id=anomaly_id, decision=lpb.AnomalyDecision.Value(body.decision), comment=body.comment
