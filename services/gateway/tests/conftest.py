@@ -61,7 +61,7 @@ def journey_rulebook() -> dict:
         **demo,
         "version": "journey-2026",
         "effective_from": "2026-01-01",
-        "description": "Browser journey: 15-second class hours, 2-second heartbeats, checks every 6 to 12 seconds.",
+        "description": "Browser journey: 15-second class hours, 3-second heartbeats, checks every 6 to 12 seconds.",
         "class_hour_minutes": CLASS_HOUR_SECONDS / 60,
         "face_checks": {
             **demo["face_checks"],
@@ -71,7 +71,9 @@ def journey_rulebook() -> dict:
         },
         "heartbeats": {
             **demo["heartbeats"],
-            "interval_seconds": 2,
+            "interval_seconds": 3,
+            # A heartbeat moves the position 3 s; 1 s of tolerance still tells playing from paused.
+            "position_tolerance_seconds": 1,
             "idle_timeout_seconds": 15,
             "abandon_after_minutes": 2,
         },
@@ -150,8 +152,22 @@ def make_lesson_video(folder: Path) -> None:
     ffmpeg = require_binary("ffmpeg")
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [ffmpeg, "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=10:duration={LESSON_SECONDS}",
-         "-c:v", "libvpx", "-b:v", "200k", "-an", str(folder / "lesson.webm")],
+        [
+            ffmpeg,
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size=320x240:rate=10:duration={LESSON_SECONDS}",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "200k",
+            "-an",
+            str(folder / "lesson.webm"),
+        ],
         check=True,
     )
 
@@ -168,9 +184,7 @@ def require_binary(name: str) -> str:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def platform(
-    test_databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
+async def platform(test_databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     scratch = tmp_path_factory.mktemp("gateway-platform")
     nats = NatsServer(scratch / "nats" / "store").start()
     secrets = dev_secrets.generate()

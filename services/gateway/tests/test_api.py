@@ -56,9 +56,7 @@ async def test_missing_token_is_401_and_someone_elses_record_is_404(platform) ->
     other = await platform.people.trainee()
     async with platform.client() as http:
         anonymous = await http.get(f"/api/v1/users/{trainee.user_id}/face")
-        foreign = await http.get(
-            f"/api/v1/users/{other.user_id}", headers={"Authorization": f"Bearer {trainee.token}"}
-        )
+        foreign = await http.get(f"/api/v1/users/{other.user_id}", headers={"Authorization": f"Bearer {trainee.token}"})
         own = await http.get(f"/api/v1/users/{trainee.user_id}", headers={"Authorization": f"Bearer {trainee.token}"})
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "UNAUTHENTICATED"
     assert foreign.status_code in (403, 404)

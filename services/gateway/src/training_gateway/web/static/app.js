@@ -5,6 +5,8 @@
 "use strict";
 
 const CONSENT_DAYS = 1095;
+// Rejections after which the player rewinds to the last verified point (docs/learning.md).
+const REWATCH = new Set(["FOCUS_LOST", "PLAYBACK_RATE", "SEEK_PAST_FURTHEST", "POSITION_MISMATCH"]);
 const CONSENT_PURPOSE = "identity verification during online safety training";
 const view = () => document.getElementById("view");
 
@@ -76,7 +78,10 @@ async function openCamera(videoElement) {
   if (!cameraStream || !cameraStream.active) cameraStream = await navigator.mediaDevices.getUserMedia(CAMERA);
   videoElement.srcObject = cameraStream;
   await videoElement.play().catch(() => {});
-  if (!videoElement.videoWidth) await new Promise((resolve) => videoElement.addEventListener("loadeddata", resolve, { once: true }));
+  if (videoElement.readyState < 2) await new Promise((resolve) => videoElement.addEventListener("loadeddata", resolve, { once: true }));
+  // A frame has been presented, so a capture holds a picture rather than a blank start-up frame.
+  await new Promise((resolve) => videoElement.requestVideoFrameCallback(() => resolve()));
+  videoElement.dataset.ready = "true";
 }
 
 function closeCamera() {
@@ -105,9 +110,12 @@ const routes = [
 ];
 
 let leaveView = null;
+let routeNotice = false;  // a notice meant for the next view (e.g. "registered" on the sign-in page)
 
 async function route() {
   if (leaveView) { const leave = leaveView; leaveView = null; await leave(); }
+  if (!routeNotice) notify("");
+  routeNotice = false;
   const signedIn = Boolean(auth.get());
   for (const el of document.querySelectorAll("[data-auth]")) el.hidden = !signedIn;
   const hash = location.hash || (signedIn ? "#/classes" : "#/login");
@@ -166,6 +174,7 @@ function renderRegister() {
     try {
       await api("POST", "/api/v1/trainees", body);
       notify(t("registered"));
+      routeNotice = true;
       location.hash = "#/login";
     } catch (error) { fail(error); }
   });
@@ -261,7 +270,7 @@ function classCard({ enrollment, klass, progress, syllabus, courses, exams }) {
       <p><strong class="class-state">${t("state_" + state)}</strong> · ${t("class_hours", { credited: hours(progress.credited_hours), required: progress.required_hours })}</p>
       <table><caption class="muted">${t("progress")}</caption><thead><tr><th>${t("topic")}</th><th>${t("required")}</th><th>${t("credited")}</th><th></th></tr></thead><tbody>${topics}</tbody></table>
       <h4>${t("lessons")}</h4>
-      <table><thead><tr><th>${t("lesson")}</th><th>${t("duration")}</th><th>${t("credited")}</th><th></th><th></th></tr></thead><tbody>${lessons}</tbody></table>
+      <table><thead><tr><th>${t("lesson")}</th><th>${t("duration")}</th><th>${t("credited_time")}</th><th></th><th></th></tr></thead><tbody>${lessons}</tbody></table>
       ${exams.length ? `<h4>${t("exams")}</h4><ul>${examRows}</ul>` : ""}
     </section>`;
 }
@@ -311,9 +320,14 @@ class LessonPlayer {
     this.timer = null;
     this.checking = false;
     this.ending = false;
+    this.focused = true;  // the window has focus and is visible
     this.unfocused = false;  // focus or visibility lost since the last heartbeat
+    this.focusPaused = false;
     // Playback may not go beyond what was watched: the credited furthest point, then what plays at 1x.
     this.furthest = lessonProgress ? lessonProgress.furthest_position_seconds : 0;
+    // The last position the server verified (a baseline or a pending interval ended there).
+    this.verified = this.furthest;
+    this.beats = Promise.resolve();
   }
 
   button(id) { return document.getElementById(id); }
@@ -326,8 +340,11 @@ class LessonPlayer {
     this.video.addEventListener("ended", () => this.finish());
     this.seek.addEventListener("input", () => { this.video.currentTime = Number(this.seek.value); });
     this.onBlur = () => this.loseFocus();
+    this.onFocus = () => { this.focused = document.visibilityState === "visible"; };
+    this.onVisibility = () => (document.visibilityState === "hidden" ? this.loseFocus() : this.onFocus());
     window.addEventListener("blur", this.onBlur);
-    document.addEventListener("visibilitychange", this.onBlur);
+    window.addEventListener("focus", this.onFocus);
+    document.addEventListener("visibilitychange", this.onVisibility);
     this.button("start").addEventListener("click", () => this.start());
     this.button("play").addEventListener("click", () => this.play());
     this.button("pause").addEventListener("click", () => this.video.pause());
@@ -338,7 +355,8 @@ class LessonPlayer {
 
   async leave() {
     window.removeEventListener("blur", this.onBlur);
-    document.removeEventListener("visibilitychange", this.onBlur);
+    window.removeEventListener("focus", this.onFocus);
+    document.removeEventListener("visibilitychange", this.onVisibility);
     if (this.session && this.session.state !== "SESSION_STATE_ENDED") await this.end();
     clearInterval(this.timer);
     closeCamera();
@@ -359,10 +377,11 @@ class LessonPlayer {
   }
 
   loseFocus() {
-    if (document.visibilityState === "visible" && document.hasFocus()) return;
+    this.focused = false;
     this.unfocused = true;
     if (this.session && !this.video.paused) {
       this.video.pause();
+      this.focusPaused = true;
       this.say(t("study_paused_focus"), true);
     }
   }
@@ -386,7 +405,9 @@ class LessonPlayer {
       });
       this.session = started.session;
       this.furthest = Math.min(this.session.resume_position_seconds, this.lesson.duration_seconds);
-      this.video.currentTime = this.furthest >= this.lesson.duration_seconds ? 0 : this.furthest;
+      if (this.furthest >= this.lesson.duration_seconds - 1) this.furthest = 0;  // studying a finished lesson again
+      this.video.currentTime = this.furthest;
+      this.verified = this.furthest;
       this.sequence = 0;
       this.unfocused = false;
       const interval = (this.session.heartbeat_interval_seconds || 10) * 1000;
@@ -404,22 +425,49 @@ class LessonPlayer {
 
   async play() {
     if (!this.session || this.session.state !== "SESSION_STATE_ACTIVE") return;
+    this.focusPaused = false;
     this.video.playbackRate = 1;
     await this.video.play().catch((error) => this.say(error.message, true));
   }
 
-  async heartbeat() {
+  // Heartbeats go one at a time, in sequence order.
+  heartbeat() {
+    this.beats = this.beats.then(() => this.beat());
+    return this.beats;
+  }
+
+  async beat() {
     if (!this.session || this.session.state === "SESSION_STATE_ENDED") return;
-    const focused = !this.unfocused && document.visibilityState === "visible" && document.hasFocus();
+    const focused = this.focused && !this.unfocused && document.visibilityState === "visible";
     this.unfocused = false;
     this.sequence += 1;
+    const position = Math.min(this.video.currentTime, this.lesson.duration_seconds);
     try {
       const { ack } = await api("POST", `/api/v1/study-sessions/${this.session.session_id}/heartbeats`, {
-        sequence: this.sequence, position_seconds: Math.min(this.video.currentTime, this.lesson.duration_seconds),
+        sequence: this.sequence, position_seconds: position,
         playback_rate: this.video.playbackRate, focused, client_time: new Date().toISOString(),
       });
+      if (ack.verdict === "INTERVAL_VERDICT_BASELINE" || ack.verdict === "INTERVAL_VERDICT_PENDING") this.verified = position;
       this.apply(ack);
+      if (ack.verdict === "INTERVAL_VERDICT_REJECTED" && REWATCH.has(ack.reason) && ack.state === "SESSION_STATE_ACTIVE") await this.rewind();
     } catch (error) { this.say(error.message, true); }
+  }
+
+  // What played unfocused, too fast or after a jump was not verified: watch it again from the last
+  // verified point. The heartbeat at that point makes it the start of the next interval.
+  async rewind() {
+    if (this.video.currentTime <= this.verified + 0.5) return;
+    const resume = !this.video.paused && !this.focusPaused;
+    this.video.pause();
+    this.furthest = this.verified;
+    this.video.currentTime = this.verified;
+    this.sequence += 1;
+    const { ack } = await api("POST", `/api/v1/study-sessions/${this.session.session_id}/heartbeats`, {
+      sequence: this.sequence, position_seconds: this.verified, playback_rate: 1,
+      focused: this.focused, client_time: new Date().toISOString(),
+    });
+    this.apply(ack);
+    if (resume) await this.play();
   }
 
   apply(ack) {
@@ -479,10 +527,17 @@ class LessonPlayer {
   }
 
   async finish() {
-    if (this.ending || !this.session || this.session.state !== "SESSION_STATE_ACTIVE") return;
+    if (this.finishing || this.ending || !this.session || this.session.state !== "SESSION_STATE_ACTIVE") return;
+    this.finishing = true;
     this.video.pause();
     await this.heartbeat();  // the last interval, up to the end of the lesson
+    if (this.video.currentTime < this.lesson.duration_seconds - 0.5) {  // rewound: not finished yet
+      this.finishing = false;
+      await this.play();
+      return;
+    }
     await this.end();
+    this.finishing = false;
     this.say(t("study_lesson_done") + " " + this.status.textContent);
   }
 

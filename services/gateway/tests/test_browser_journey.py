@@ -1,0 +1,172 @@
+"""The trainee's whole journey in headless Chromium through the gateway, with a camera that shows a
+real face: register, consent and enroll the face, study every lesson (heartbeats, random face checks
+that really match, lost focus, no seeking ahead) until the class completes. And with the other
+person's face in front of the camera, the random check fails and study pauses.
+
+Screenshots of every step and the timings are kept under test-output/gateway-browser/.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from training_identity.testing import PASSWORD, make_credit_code, make_national_id, make_phone
+
+from .browser import CHROMIUM, Steps, camera_video, chromium
+from .conftest import DATA, LESSON_SECONDS, Platform, require_binary
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser_binaries() -> str:
+    require_binary("chromium")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`)", pytrace=False)
+    return require_binary("ffmpeg")
+
+
+async def sign_in(page: Page, login: str) -> None:
+    await page.get_by_label(re.compile("ID number|身份证号")).fill(login)
+    await page.get_by_label(re.compile("^(Password|密码)$")).fill(PASSWORD)
+    await page.locator("#login-form button[type=submit]").click()
+
+
+async def study_lesson(
+    page: Page, steps: Steps, platform: Platform, enrollment_id: str, lesson_id: str, n: int
+) -> None:
+    await page.goto(f"{platform.base_url}/#/study/{enrollment_id}/{lesson_id}")
+    start = page.locator("#start")
+    await expect(start).to_be_visible()
+    await expect(page.locator("#study-camera")).to_have_attribute("data-ready", "true")
+    await start.click()
+    status = page.locator("#study-status")
+    await expect(page.locator("#pause")).to_be_visible(timeout=20_000)
+    if n == 1:
+        # Seeking ahead of what was watched is refused by the player.
+        await page.wait_for_function("document.getElementById('player').currentTime > 2")
+        await page.evaluate(f"document.getElementById('player').currentTime = {LESSON_SECONDS - 2}")
+        await page.wait_for_function(f"document.getElementById('player').currentTime < {LESSON_SECONDS - 5}")
+        await expect(status).to_have_text(re.compile("skip ahead|不能跳过"))
+        await steps.shot("seek-ahead-refused")
+        # Losing focus pauses playback until the trainee comes back and presses Play.
+        await page.evaluate("window.dispatchEvent(new Event('blur'))")
+        await expect(status).to_have_text(re.compile("lost focus|失去焦点"))
+        assert await page.evaluate("document.getElementById('player').paused")
+        await steps.shot("paused-on-lost-focus")
+        await page.evaluate("window.dispatchEvent(new Event('focus'))")
+        await page.locator("#play").click()
+    await expect(status).to_have_attribute("data-check", "passed", timeout=40_000)
+    await steps.shot(f"lesson-{n}-random-face-check-passed")
+    await expect(status).to_have_attribute("data-ended", "true", timeout=90_000)
+    await steps.shot(f"lesson-{n}-finished")
+
+
+async def test_a_trainee_registers_enrolls_a_face_and_studies_until_the_class_completes(
+    platform: Platform, browser_binaries: str, tmp_path: Path
+) -> None:
+    training_class = await platform.journey_class()
+    camera = camera_video(browser_binaries, tmp_path / "obama.y4m", (DATA / "obama.jpg", 3))
+    national_id = make_national_id()
+    async with chromium(camera, tmp_path / "profile") as browser:
+        page = await browser.new_page()
+        steps = Steps("journey", page)
+        await page.goto(platform.base_url)
+        await expect(page.locator("#login-form")).to_be_visible()
+        await steps.shot("sign-in-page")
+
+        await page.get_by_role("link", name=re.compile("Register")).click()
+        await page.get_by_label("Real name").fill("奥巴马")
+        await page.get_by_label("Resident ID number").fill(national_id)
+        await page.get_by_label("Mobile number").fill(make_phone())
+        await page.get_by_label("Employer", exact=True).fill("广州化工有限公司")
+        await page.get_by_label("Employer's unified social credit code").fill(make_credit_code())
+        await page.get_by_label("Password").fill(PASSWORD)
+        await steps.shot("registration-form")
+        await page.locator("#register-form button[type=submit]").click()
+        await expect(page.locator("#notice")).to_have_text(re.compile("Registered"))
+
+        await sign_in(page, national_id)
+        await expect(page.locator("#consent-form")).to_be_visible()
+        await steps.shot("face-consent")
+        await page.get_by_label(re.compile("separately consent")).check()
+        await page.locator("#consent-form button").click()
+        await expect(page.locator("#consent-state")).to_be_visible()
+        await expect(page.locator("#face-camera")).to_have_attribute("data-ready", "true")
+        await page.locator("#enroll").click()
+        await expect(page.locator("#enroll-state")).to_have_class("ok")
+        await expect(page.locator("#notice")).to_have_text(re.compile("enrolled"))
+        await steps.shot("face-enrolled")
+
+        # The institution enrolls the new trainee into its class (the console API).
+        async with platform.client() as http:
+            signed_in = (await http.post("/api/v1/sessions", json={"login": national_id, "password": PASSWORD})).json()
+            enrolled = await http.post(
+                f"/api/v1/classes/{training_class.class_id}/enrollments",
+                json={"trainee_id": signed_in["user"]["user_id"]},
+                headers={"Authorization": f"Bearer {training_class.school.admin.token}"},
+            )
+            assert enrolled.status_code == 201, enrolled.text
+        enrollment_id = enrolled.json()["enrollment"]["enrollment_id"]
+        await platform.wait_learning_knows(signed_in["tokens"]["access_token"], enrollment_id)
+
+        await page.get_by_role("link", name="Go to my classes").click()
+        card = page.locator(f".class-card[data-class='{training_class.class_id}']")
+        await expect(card).to_have_attribute("data-state", "STUDYING")
+        await steps.shot("classes-and-progress")
+
+        for n, lesson in enumerate(training_class.lessons(), start=1):
+            await study_lesson(page, steps, platform, enrollment_id, lesson.lesson_id, n)
+
+        await page.goto(f"{platform.base_url}/#/classes")
+        await expect(card).to_have_attribute("data-state", "COMPLETED", timeout=20_000)
+        for code, _ in (("law", 1), ("safety", 1)):
+            hours = float(await card.locator(f"tr[data-topic='{code}'] .credited-hours").inner_text())
+            assert hours >= 1
+        await steps.shot("class-completed")
+        elapsed = steps.finish()
+    print(f"browser journey: {elapsed:.1f}s")
+
+
+async def test_with_someone_elses_face_the_random_check_fails_and_study_pauses(
+    platform: Platform, browser_binaries: str, tmp_path: Path
+) -> None:
+    training_class = await platform.journey_class()
+    trainee = await platform.people.enrolled_trainee((DATA / "obama.jpg").read_bytes())
+    enrollment = await platform.campus.enroll(training_class, trainee)
+    await platform.wait_learning_knows(trainee.token, enrollment.enrollment_id)
+    # The trainee sits down for the start check; then someone else takes over the seat.
+    camera = camera_video(browser_binaries, tmp_path / "swap.y4m", (DATA / "obama2.jpg", 5), (DATA / "biden2.jpg", 60))
+    async with chromium(camera, tmp_path / f"profile-{uuid.uuid4().hex[:6]}") as browser:
+        page = await browser.new_page()
+        steps = Steps("someone-else", page)
+        await page.goto(platform.base_url)
+        await sign_in(page, trainee.login)
+        await expect(page.locator(".class-card")).to_be_visible()
+        lesson = training_class.lessons()[0]
+        await page.goto(f"{platform.base_url}/#/study/{enrollment.enrollment_id}/{lesson.lesson_id}")
+        await expect(page.locator("#study-camera")).to_have_attribute("data-ready", "true")
+        await page.locator("#start").click()
+        await expect(page.locator("#pause")).to_be_visible(timeout=20_000)
+        await steps.shot("started-with-the-trainee")
+        status = page.locator("#study-status")
+        await expect(status).to_have_attribute("data-check", "failed", timeout=40_000)
+        await expect(status).to_have_text(re.compile("paused"))
+        assert await page.evaluate("document.getElementById('player').paused")
+        await expect(page.locator("#resume-check")).to_be_visible()
+        await steps.shot("someone-else-check-failed-study-paused")
+        steps.finish()
+    async with platform.client() as http:
+        ledger = (
+            await http.get(
+                f"/api/v1/enrollments/{enrollment.enrollment_id}/ledger",
+                headers={"Authorization": f"Bearer {trainee.token}"},
+            )
+        ).json()
+    assert any(e["reason"] == "FACE_CHECK_FAILED" for e in ledger["entries"])
+    assert sum(e["credited_seconds"] for e in ledger["entries"]) == 0
