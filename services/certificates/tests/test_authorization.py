@@ -164,9 +164,8 @@ async def test_no_one_outside_the_institution_or_region_revokes(graduation, two_
 async def test_staff_and_services_without_a_command_cannot_revoke(graduation, two_regions, people) -> None:
     staff = await people.account(R.ROLE_INSTITUTION_STAFF, creator=two_regions["gz_admin"])
     request = pb.RevokeCertificateRequest(certificate_id=two_regions["gz"].certificate_id, reason="越权撤销")
-    await rpc_failure(
-        graduation.stub.RevokeCertificate(request, metadata=staff.metadata), grpc.StatusCode.PERMISSION_DENIED
-    )
+    denied = grpc.StatusCode.PERMISSION_DENIED
+    await rpc_failure(graduation.stub.RevokeCertificate(request, metadata=staff.metadata), denied)
     for service in ("supervision", "exams"):
         caller = await people.service(service)
         await rpc_failure(graduation.stub.RevokeCertificate(request, metadata=caller.metadata), denied)
