@@ -10,4 +10,5 @@ pytest_plugins = [
     "training_courses.testing",
     "training_learning.testing",
     "training_certificates.testing",
+    "training_supervision.testing",
 ]
