@@ -20,7 +20,7 @@ ORDERS = list(itertools.permutations(["enrollment", "completion", "exam"]))
 
 
 @pytest.mark.parametrize("order", ORDERS, ids=["-".join(o) for o in ORDERS])
-async def test_issued_exactly_once_whatever_the_order_and_duplicates(graduation, backlog, order) -> None:
+async def test_issued_exactly_once_whatever_the_order_and_duplicates(graduation, certificates_backlog, order) -> None:
     graduate = await graduation.graduate()
     passed = graduate.attempt_graded()
     events = {
@@ -33,14 +33,14 @@ async def test_issued_exactly_once_whatever_the_order_and_duplicates(graduation,
     for step in order:
         await graduation.publish(*events[step])
     certificate = await graduation.certificate(graduate)
-    await backlog.drained()
+    await certificates_backlog.drained()
 
     assert len(await graduation.certificates_of(graduate)) == 1
     assert certificate.exam_score == 92  # the first passed attempt is the one on the certificate
     assert certificate.status == pb.CERTIFICATE_STATUS_VALID
 
 
-async def test_completion_and_exam_handled_at_the_same_moment_issue_once_each(graduation, backlog) -> None:
+async def test_completion_and_exam_handled_at_the_same_moment_issue_once_each(graduation, certificates_backlog) -> None:
     graduates = [await graduation.graduate() for _ in range(8)]
     await graduation.publish(*[e for g in graduates for e in (g.class_opened(), g.enrollment_created())])
     await asyncio.gather(
@@ -49,7 +49,7 @@ async def test_completion_and_exam_handled_at_the_same_moment_issue_once_each(gr
     )
     for graduate in graduates:
         await graduation.certificate(graduate)
-    await backlog.drained()
+    await certificates_backlog.drained()
 
     counts = [len(await graduation.certificates_of(g)) for g in graduates]
     assert counts == [1] * len(graduates)
@@ -102,7 +102,7 @@ async def test_certificate_carries_the_training_facts_and_a_masked_id(graduation
     ],
     ids=["failed-final", "passed-mock", "passed-practice"],
 )
-async def test_no_certificate_without_a_passed_final_exam(graduation, backlog, exam) -> None:
+async def test_no_certificate_without_a_passed_final_exam(graduation, certificates_backlog, exam) -> None:
     graduate = await graduation.graduate()
     await graduation.publish(
         graduate.class_opened(),
@@ -110,20 +110,20 @@ async def test_no_certificate_without_a_passed_final_exam(graduation, backlog, e
         graduate.class_completed(),
         graduate.attempt_graded(**exam),
     )
-    await backlog.drained()
+    await certificates_backlog.drained()
 
     assert await graduation.certificates_of(graduate) == []
 
 
-async def test_no_certificate_without_completion(graduation, backlog) -> None:
+async def test_no_certificate_without_completion(graduation, certificates_backlog) -> None:
     graduate = await graduation.graduate()
     await graduation.publish(graduate.class_opened(), graduate.enrollment_created(), graduate.attempt_graded())
-    await backlog.drained()
+    await certificates_backlog.drained()
 
     assert await graduation.certificates_of(graduate) == []
 
 
-async def test_issued_event_is_published_once(graduation, backlog, nats_server) -> None:
+async def test_issued_event_is_published_once(graduation, certificates_backlog, nats_server) -> None:
     graduate = await graduation.graduate()
     await graduation.publish(*graduate.training(), graduate.attempt_graded())
     certificate = await graduation.certificate(graduate)
@@ -137,7 +137,7 @@ async def test_issued_event_is_published_once(graduation, backlog, nats_server) 
         )
 
     found = await wait_until(events, what="the issued event")
-    await backlog.drained()
+    await certificates_backlog.drained()
     assert len(await events()) == len(found) == 1
 
 
@@ -166,29 +166,31 @@ async def test_invalidation_that_undoes_the_hours_revokes_the_certificate(gradua
     assert verification.result == pb.VERIFICATION_RESULT_REVOKED
 
 
-async def test_invalidation_that_keeps_the_requirement_met_leaves_the_certificate(graduation, backlog, people) -> None:
+async def test_invalidation_that_keeps_the_requirement_met_leaves_the_certificate(
+    graduation, certificates_backlog, people
+) -> None:
     graduate = await graduation.graduate()
     await graduation.publish(*graduate.training())
     await graduation.certificate(graduate)
     await graduation.publish(graduate.hours_invalidated(requirements_met=True, actor=people.operator))
-    await backlog.drained()
+    await certificates_backlog.drained()
 
     (certificate,) = await graduation.certificates_of(graduate)
     assert certificate.status == pb.CERTIFICATE_STATUS_VALID
 
 
-async def test_invalidation_before_the_exam_means_no_certificate(graduation, backlog, people) -> None:
+async def test_invalidation_before_the_exam_means_no_certificate(graduation, certificates_backlog, people) -> None:
     graduate = await graduation.graduate()
     await graduation.publish(graduate.class_opened(), graduate.enrollment_created(), graduate.class_completed())
     await graduation.publish(graduate.hours_invalidated(requirements_met=False, actor=people.operator))
-    await backlog.drained()
+    await certificates_backlog.drained()
     await graduation.publish(graduate.attempt_graded())
-    await backlog.drained()
+    await certificates_backlog.drained()
 
     assert await graduation.certificates_of(graduate) == []
 
 
-async def test_suspended_institution_issues_nothing_until_reinstated(graduation, backlog, people) -> None:
+async def test_suspended_institution_issues_nothing_until_reinstated(graduation, certificates_backlog, people) -> None:
     institution = await people.institution("440106")
     graduate = await graduation.graduate(institution_id=institution.institution_id)
     await people.stub.SuspendInstitution(
@@ -196,7 +198,7 @@ async def test_suspended_institution_issues_nothing_until_reinstated(graduation,
         metadata=people.operator.metadata,
     )
     await graduation.publish(*graduate.training())
-    await backlog.drained()
+    await certificates_backlog.drained()
     assert await graduation.certificates_of(graduate) == []
 
     await people.stub.ReinstateInstitution(

@@ -62,7 +62,7 @@ class Learner:
                 credited_seconds=600,
                 credited_hours=600 / 2700,
                 kind="CREDIT",
-                rulebook_version="test-1",
+                rulebook_version="test-2026",
                 credited_at=timestamp(datetime.now(UTC) + timedelta(seconds=n)),
             ),
         )

@@ -3,6 +3,8 @@
 Fixtures:
 - `certificates_app`: certificates running in-process (session) against the session's identity.
 - `certificates_stub`: a CertificatesService stub.
+- `certificates_backlog`: `await certificates_backlog.drained()` waits until certificates' consumers
+  have processed everything published so far.
 - `graduation`: real trainees and institutions (through identity) and the events that make a
   certificate due (class opened, enrollment created, class completed, final exam passed), published
   onto the real JetStream streams exactly as courses, learning and exams publish them.
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
+import nats
 import pytest
 import pytest_asyncio
 
@@ -99,6 +102,8 @@ class Graduate:
     class_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     enrollment_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     topic_ids: tuple[str, str] = field(default_factory=lambda: (str(uuid.uuid4()), str(uuid.uuid4())))
+    course_ids: tuple[str, str] = field(default_factory=lambda: (str(uuid.uuid4()), str(uuid.uuid4())))
+    lesson_ids: tuple[str, str] = field(default_factory=lambda: (str(uuid.uuid4()), str(uuid.uuid4())))
     employer_code: str = ""
     enrolled_at: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(days=20))
 
@@ -113,11 +118,21 @@ class Graduate:
                 syllabus_id=str(uuid.uuid4()),
                 qualification_type=common_pb2.QUALIFICATION_TYPE_SAFETY_MANAGER_HIGH_RISK,
                 training_kind=common_pb2.TRAINING_KIND_INITIAL,
-                rulebook_version="test-1",
+                rulebook_version="test-2026",
                 topics=[
                     cev.ClassTopic(topic_id=self.topic_ids[0], code="law", required_hours=24),
                     cev.ClassTopic(topic_id=self.topic_ids[1], code="hazard", required_hours=24),
                 ],
+                lessons=[
+                    cev.PublishedLesson(
+                        lesson_id=lesson_id, course_id=course_id, topic_id=topic_id, duration_seconds=2700, position=0
+                    )
+                    for lesson_id, course_id, topic_id in zip(
+                        self.lesson_ids, self.course_ids, self.topic_ids, strict=True
+                    )
+                ],
+                course_ids=list(self.course_ids),
+                teacher_ids=[str(uuid.uuid4()) for _ in self.course_ids],
                 opened_at=timestamp(self.enrolled_at - timedelta(days=1)),
             ),
         )
@@ -154,7 +169,7 @@ class Graduate:
                     for t in self.topic_ids
                 ],
                 total_credited_hours=49.0,
-                rulebook_version="test-1",
+                rulebook_version="test-2026",
                 completed_at=timestamp(self.enrolled_at + timedelta(days=14)),
             ),
         )
@@ -181,7 +196,7 @@ class Graduate:
                 pass_mark=80,
                 passed=passed,
                 cause=xev.SUBMISSION_CAUSE_TRAINEE,
-                rulebook_version="test-1",
+                rulebook_version="test-2026",
                 started_at=timestamp(graded - timedelta(minutes=60)),
                 submitted_at=timestamp(graded - timedelta(seconds=5)),
                 graded_at=timestamp(graded),
@@ -207,7 +222,7 @@ class Graduate:
                 actor_id=actor.user_id,
                 actor_role=actor.role,
                 invalidated_at=timestamp(datetime.now(UTC)),
-                rulebook_version="test-1",
+                rulebook_version="test-2026",
             ),
         )
 
@@ -258,3 +273,39 @@ def graduation(
     people: People, nats_server: NatsServer, certificates_stub: certificates_pb2_grpc.CertificatesServiceStub
 ) -> Graduation:
     return Graduation(people, nats_server.url, certificates_stub)
+
+
+DURABLES = {
+    "TRAINING_COURSES": "certificates-courses",
+    "TRAINING_LEARNING": "certificates-learning",
+    "TRAINING_EXAMS": "certificates-exams",
+    "TRAINING_IDENTITY": "certificates-institutions",
+}
+
+
+class Backlog:
+    def __init__(self, nats_url: str) -> None:
+        self.nats_url = nats_url
+
+    async def pending(self) -> int:
+        client = await nats.connect(self.nats_url)
+        try:
+            js = client.jetstream()
+            total = 0
+            for stream, durable in DURABLES.items():
+                info = await js.consumer_info(stream, durable)
+                total += int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+            return total
+        finally:
+            await client.close()
+
+    async def drained(self) -> None:
+        async def empty() -> bool:
+            return await self.pending() == 0
+
+        await wait_until(empty, timeout=20, what="certificates' consumers to drain")
+
+
+@pytest.fixture
+def certificates_backlog(nats_server: NatsServer, certificates_app: ServiceApp) -> Backlog:
+    return Backlog(nats_server.url)
