@@ -16,17 +16,19 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 
 from training_runtime.clock import Clock
 from training_runtime.db import UnitOfWork
+from training_runtime.errors import Aborted, Unavailable
 from training_supervision.app.people import PeopleDirectory, PersonUnavailable, PersonUnknown
 from training_supervision.app.province import Ack, Province, ProvinceRefused, ProvinceUnavailable
 from training_supervision.domain.records import PushStatus, backoff_seconds
-from training_supervision.persistence.tables import order_keys, push_records
+from training_supervision.persistence.tables import push_leases, push_records
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +39,15 @@ _DUE_KEYS = text(
         FROM push_records WHERE status <> 'acknowledged'
         ORDER BY order_key, sequence
     ) AS h
-    JOIN order_keys k ON k.key = h.order_key
+    LEFT JOIN push_leases l ON l.key = h.order_key
     WHERE h.status IN ('pending', 'sent') AND h.next_attempt_at <= :now
-      AND (k.lease_until IS NULL OR k.lease_until < :now)
+      AND (l.until IS NULL OR l.until < :now)
+    ORDER BY h.order_key
     LIMIT :limit
     """
 )
+# How often a settlement that lost a deadlock or serialization race is tried again.
+_SETTLE_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,12 @@ class Pusher:
             while True:
                 free = self._settings.concurrency - len(in_flight)
                 if free > 0:
-                    for request in await self.claim(free):
+                    try:
+                        claimed = await self.claim(free)
+                    except (Aborted, Unavailable) as exc:
+                        log.info("claiming records to push failed (%s); trying again", exc)
+                        claimed = []
+                    for request in claimed:
                         in_flight.add(asyncio.create_task(self.send(request)))
                 if in_flight:
                     done, in_flight = await asyncio.wait(
@@ -150,24 +160,29 @@ class Pusher:
             keys = list((await tx.session.execute(_DUE_KEYS, {"now": now, "limit": requests * size})).scalars())
             if not keys:
                 return []
-            locked = list(
+            # Taking a lease is one statement: a key another pusher holds (and has not let lapse) is
+            # simply not returned.
+            leased = set(
                 (
                     await tx.session.execute(
-                        select(order_keys.c.key)
-                        .where(order_keys.c.key.in_(keys))
-                        .where((order_keys.c.lease_until.is_(None)) | (order_keys.c.lease_until < now))
-                        .order_by(order_keys.c.key)
-                        .with_for_update(skip_locked=True)
+                        insert(push_leases)
+                        .values([{"key": k, "owner": self._owner, "until": lease_until} for k in sorted(keys)])
+                        .on_conflict_do_update(
+                            index_elements=[push_leases.c.key],
+                            set_={"owner": self._owner, "until": lease_until},
+                            where=push_leases.c.until < now,
+                        )
+                        .returning(push_leases.c.key)
                     )
                 ).scalars()
             )
-            if not locked:
+            if not leased:
                 return []
             rows = (
                 await tx.session.execute(
                     select(push_records)
                     .where(
-                        push_records.c.order_key.in_(locked),
+                        push_records.c.order_key.in_(leased),
                         push_records.c.status != PushStatus.ACKNOWLEDGED.value,
                     )
                     .order_by(push_records.c.order_key, push_records.c.sequence)
@@ -181,8 +196,8 @@ class Pusher:
                     continue
                 run.append(None if row.status == PushStatus.FAILED.value else row)
             packed: list[list[Any]] = []
-            chosen: list[str] = []
-            for key in locked:
+            chosen: set[str] = set()
+            for key in sorted(leased):
                 run = [r for r in runs.get(key, []) if r is not None]
                 if not run:
                     continue
@@ -192,14 +207,12 @@ class Pusher:
                     packed.append(list(run))
                 else:
                     continue
-                chosen.append(key)
-            if not chosen:
+                chosen.add(key)
+            unused = leased - chosen
+            if unused:
+                await tx.session.execute(delete(push_leases).where(push_leases.c.key.in_(unused)))
+            if not packed:
                 return []
-            await tx.session.execute(
-                update(order_keys)
-                .where(order_keys.c.key.in_(chosen))
-                .values(lease_owner=self._owner, lease_until=lease_until)
-            )
             ids = [r.id for request in packed for r in request]
             await tx.session.execute(
                 update(push_records)
@@ -257,6 +270,32 @@ class Pusher:
                         rng=self._random,
                     )
                     retried.append({"rid": row.id, "error": error, "due": now + timedelta(seconds=wait)})
+        for attempt in range(1, _SETTLE_TRIES + 1):
+            try:
+                await self._apply(rows, acknowledged, retried, failed, now)
+                break
+            except Aborted:
+                if attempt == _SETTLE_TRIES:
+                    raise
+                await asyncio.sleep(0.05 * attempt)
+        if retried or failed:
+            log.info(
+                "push: %d acknowledged, %d to retry, %d failed (%s)",
+                len(acknowledged),
+                len(retried),
+                len(failed),
+                (retry_error or fail_error or "partial answer")[:200],
+            )
+
+    async def _apply(
+        self,
+        rows: list[Any],
+        acknowledged: list[dict[str, Any]],
+        retried: list[dict[str, Any]],
+        failed: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        """Record one answer and end the leases of its keys, in one transaction."""
         c = push_records.c
         async with self._uow.begin() as tx:
             if acknowledged:
@@ -288,15 +327,7 @@ class Pusher:
                     failed,
                 )
             await tx.session.execute(
-                update(order_keys)
-                .where(order_keys.c.key.in_({r.order_key for r in rows}), order_keys.c.lease_owner == self._owner)
-                .values(lease_owner=None, lease_until=None)
-            )
-        if retried or failed:
-            log.info(
-                "push: %d acknowledged, %d to retry, %d failed (%s)",
-                len(acknowledged),
-                len(retried),
-                len(failed),
-                (retry_error or fail_error or "partial answer")[:200],
+                delete(push_leases).where(
+                    push_leases.c.key.in_({r.order_key for r in rows}), push_leases.c.owner == self._owner
+                )
             )

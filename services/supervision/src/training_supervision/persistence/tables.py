@@ -29,14 +29,22 @@ event_tables(metadata)
 TZ = DateTime(timezone=True)
 
 # One row per order key (a trainee, or an institution with its courses and classes): the next
-# sequence number, and the lease a pusher holds while it sends that key's records.
+# sequence number. Only the consumers that queue records lock these rows.
 order_keys = Table(
     "order_keys",
     metadata,
     Column("key", Text, primary_key=True),
     Column("next_sequence", BigInteger, nullable=False),
-    Column("lease_owner", Text),
-    Column("lease_until", TZ),
+)
+
+# The lease a pusher holds on an order key while that key's records are in flight. Apart from
+# order_keys so that pushers and consumers never wait for each other's row locks.
+push_leases = Table(
+    "push_leases",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("until", TZ, nullable=False),
 )
 
 push_records = Table(

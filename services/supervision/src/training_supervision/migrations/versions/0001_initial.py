@@ -1,4 +1,4 @@
-"""The push queue (order keys, records and their status), daily batches, regulator commands, the command feed's cursor, and the event tables.
+"""The push queue (order keys, leases, records and their status), daily batches, regulator commands, the command feed's cursor, and the event tables.
 
 Revision ID: 0001
 Revises:
@@ -37,8 +37,13 @@ def upgrade() -> None:
         "order_keys",
         sa.Column("key", sa.Text(), nullable=False),
         sa.Column("next_sequence", sa.BigInteger(), nullable=False),
-        sa.Column("lease_owner", sa.Text(), nullable=True),
-        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    op.create_table(
+        "push_leases",
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("owner", sa.Text(), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
     op.create_table(
@@ -105,6 +110,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("regulator_commands")
     op.drop_table("push_records")
+    op.drop_table("push_leases")
     op.drop_table("order_keys")
     op.drop_table("feed_cursors")
     op.drop_table("daily_batches")
