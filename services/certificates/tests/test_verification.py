@@ -16,10 +16,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from training.certificates.v1 import certificates_pb2 as pb
+from training.certificates.v1 import certificates_pb2_grpc
 from training.common.v1 import common_pb2
 from training_certificates.domain.signing import TokenRejected, read_token
+from training_certificates.service import CertificatesService
+from training_certificates.testing import certificates_settings
+from training_runtime.clients import insecure_channel
 from training_runtime.settings import normalize_database_url
-from training_testkit import wait_until
+from training_testkit import running_app, wait_until
 from training_testkit.rpc import rpc_failure
 from training_testkit.streams import published
 
@@ -228,3 +232,36 @@ async def test_unknown_certificate_is_not_found(graduation, people) -> None:
         ),
         grpc.StatusCode.NOT_FOUND,
     )
+
+
+async def test_a_revocation_reaches_every_replicas_cache_at_once(
+    graduation, people, certificates_database, nats_server, identity_app, platform_secrets
+) -> None:
+    certificate = await issued(graduation)
+    settings = certificates_settings(
+        database_url=certificates_database,
+        nats_url=nats_server.url,
+        identity_port=identity_app.port,
+        secrets=platform_secrets,
+        verification_cache_seconds=300,  # only the revocation message can empty this cache in time
+    )
+    async with running_app(CertificatesService(), settings) as replica:
+        channel = insecure_channel(f"127.0.0.1:{replica.port}")
+        try:
+            other = certificates_pb2_grpc.CertificatesServiceStub(channel)
+            assert (await by_code(other, certificate.serial_number, certificate.verification_code)).result == (
+                pb.VERIFICATION_RESULT_VALID
+            )
+            regulator = await people.account(common_pb2.ROLE_REGULATOR, region_code="440000")
+            await graduation.stub.RevokeCertificate(
+                pb.RevokeCertificateRequest(certificate_id=certificate.certificate_id, reason="伪造学时"),
+                metadata=regulator.metadata,
+            )
+
+            async def revoked_there() -> bool:
+                answer = await by_code(other, certificate.serial_number, certificate.verification_code)
+                return answer.result == pb.VERIFICATION_RESULT_REVOKED
+
+            await wait_until(revoked_there, timeout=5, what="the other replica to show the revocation")
+        finally:
+            await channel.close()

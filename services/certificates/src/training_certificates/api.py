@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from google.protobuf.message import Message
 
 from training.certificates.v1 import certificates_pb2 as pb
 from training.certificates.v1 import certificates_pb2_grpc
@@ -102,6 +103,9 @@ class CertificatesServicer(certificates_pb2_grpc.CertificatesServiceServicer):
     def __init__(self, certificates: Certificates, verifier: Verifier, keys: CertificateKeys) -> None:
         self._certificates = certificates
         self._verifier = verifier
+        # (response type, id(answer)) -> (answer, response); the answer is kept so that its id is not
+        # reused by another object while the entry exists.
+        self._built: dict[tuple[type[Message], int], tuple[Answer, Message]] = {}
         self._keys = pb.GetVerificationKeysResponse(
             keys=[
                 pb.VerificationKey(
@@ -113,13 +117,25 @@ class CertificatesServicer(certificates_pb2_grpc.CertificatesServiceServicer):
             ]
         )
 
+    def _response(self, kind: type[Message], answer: Answer) -> Message:
+        """The answer as a response, built once per cached answer (verification is the hot path)."""
+        key = (kind, id(answer))
+        built = self._built.get(key)
+        if built is not None and built[0] is answer:
+            return built[1]
+        response = kind(verification=verification_proto(answer))
+        if len(self._built) > 100_000:
+            self._built.clear()
+        self._built[key] = (answer, response)
+        return response
+
     async def VerifyCertificate(self, request: pb.VerifyCertificateRequest, context: grpc.aio.ServicerContext):  # type: ignore[no-untyped-def]
         answer = await self._verifier.by_code(request.serial_number, request.verification_code)
-        return pb.VerifyCertificateResponse(verification=verification_proto(answer))
+        return self._response(pb.VerifyCertificateResponse, answer)
 
     async def VerifyCertificateToken(self, request: pb.VerifyCertificateTokenRequest, context):  # type: ignore[no-untyped-def]
         answer = await self._verifier.by_token(request.token)
-        return pb.VerifyCertificateTokenResponse(verification=verification_proto(answer))
+        return self._response(pb.VerifyCertificateTokenResponse, answer)
 
     async def GetVerificationKeys(self, request: pb.GetVerificationKeysRequest, context):  # type: ignore[no-untyped-def]
         return self._keys

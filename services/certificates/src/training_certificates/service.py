@@ -10,7 +10,7 @@ from training_certificates.app.certificates import Certificates
 from training_certificates.app.consumers import consumers
 from training_certificates.app.directory import Directory
 from training_certificates.app.issuance import Issuer
-from training_certificates.app.verification import VerificationCache, Verifier
+from training_certificates.app.verification import VerificationCache, Verifier, listen_for_revocations
 from training_certificates.domain.signing import CertificateKeys
 from training_certificates.policy import POLICY
 from training_certificates.settings import CertificatesSettings
@@ -42,4 +42,7 @@ class CertificatesService:
         def register(server: grpc.aio.Server) -> None:
             certificates_pb2_grpc.add_CertificatesServiceServicer_to_server(servicer, server)
 
-        return Wiring(register=register, consumers=consumers(issuer, ctx.clock, cache))
+        async def revocations() -> None:
+            await listen_for_revocations(ctx.nats, cache)
+
+        return Wiring(register=register, consumers=consumers(issuer, ctx.clock, cache), background=[revocations])

@@ -18,9 +18,10 @@ class CertificatesSettings(ServiceSettings):
     validity_days: int = Field(365, ge=1, le=3650)
     # Deadline of the identity look-ups made at issuance (trainee name and ID, institution name).
     identity_timeout_seconds: float = Field(5.0, gt=0, le=60)
-    # How long a replica reuses a verification answer. A revocation is seen at once by the replica
-    # that made it, and by the others within this time; 0 turns the cache off.
-    verification_cache_seconds: float = Field(2.0, ge=0, le=60)
+    # How long a replica reuses a verification answer. Revocations empty it at once on every replica
+    # (NATS); this bounds what a missed revocation message or an edit behind the service's back can
+    # hide. 0 turns the cache off.
+    verification_cache_seconds: float = Field(30.0, ge=0, le=300)
 
     @field_validator("certificate_signing_keys")
     @classmethod

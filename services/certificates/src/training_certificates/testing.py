@@ -55,6 +55,8 @@ def certificates_settings(
         "log_format": "text",
         "health_check_interval_seconds": 0.2,
         "outbox_poll_interval_seconds": 0.5,
+        # Short, so a test that edits a row behind the service's back sees the effect quickly.
+        "verification_cache_seconds": 1.0,
     }
     values.update(overrides)
     return CertificatesSettings(**values)

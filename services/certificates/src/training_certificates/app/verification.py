@@ -2,23 +2,35 @@
 
 Every answer re-encodes the stored certificate and checks its signature, so a row changed behind
 the service's back answers TAMPERED, as does a token whose signature or digest does not match.
-Answers are cached per serial number for a short time (see the setting), because verification is
-public, read-heavy and repetitive; the replica that revokes a certificate forgets its entry at once.
+
+Answers are cached per serial number, because verification is public, read-heavy and repetitive.
+A revocation empties the entry at once on every replica: the one that revokes forgets it, and every
+replica listens to `certificate.revoked` on a plain NATS subscription (`listen_for_revocations`).
+The cache's lifetime bounds what a missed message (NATS reconnecting) or a database edit behind the
+service's back can hide.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from training.certificates.v1 import certificates_events_pb2 as cev
 from training_certificates.app.records import REVOKED, CertificateView, by_serial, view_of
 from training_certificates.domain.document import normalize_code
 from training_certificates.domain.signing import CertificateKeys, TokenRejected, read_token, same_digest
+from training_events import NatsConnection
 from training_runtime.db import UnitOfWork
 from training_runtime.errors import Validator
+
+log = logging.getLogger(__name__)
+
+REVOKED_SUBJECT = "training.certificates.certificate.revoked.v1"
 
 
 class Result(StrEnum):
@@ -131,3 +143,24 @@ class Verifier:
         if view.status == REVOKED:
             return Answer(Result.REVOKED, view, view.revoked_at, view.revocation_reason)
         return Answer(Result.VALID, view)
+
+
+async def listen_for_revocations(nats: NatsConnection, cache: VerificationCache) -> None:
+    """Forget a revoked certificate's cached answer on this replica (runs until cancelled)."""
+
+    async def forget(msg) -> None:  # type: ignore[no-untyped-def]
+        try:
+            cache.forget(cev.CertificateRevoked.FromString(msg.data).serial_number)
+        except Exception:  # a malformed message must not stop the subscription
+            log.warning("could not read a certificate.revoked message on %s", msg.subject)
+
+    await nats.wait_ready()
+    # The client re-subscribes by itself after a reconnect.
+    subscription = await nats.client.subscribe(REVOKED_SUBJECT, cb=forget)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        try:
+            await subscription.unsubscribe()
+        except Exception:  # the connection may be closed already at shutdown
+            pass
