@@ -35,6 +35,7 @@ from training.identity.v1 import identity_pb2 as ipb
 from training.identity.v1 import identity_pb2_grpc
 from training_certificates.service import MIGRATIONS as CERTIFICATES_MIGRATIONS
 from training_certificates.service import CertificatesService
+from training_certificates.settings import CertificatesSettings
 from training_certificates.testing import Graduate, certificates_settings
 from training_devstack import secrets as dev_secrets
 from training_devstack.embedded import NatsServer
@@ -152,6 +153,8 @@ async def run(scale: int) -> Report:
                     secrets=secrets,
                     log_level="WARNING",
                     outbox_poll_interval_seconds=0.2,
+                    # The production default, not the tests' short one.
+                    verification_cache_seconds=CertificatesSettings.model_fields["verification_cache_seconds"].default,
                 ),
             )
         )

@@ -86,17 +86,25 @@ class Issuer:
             return None
         if await session.scalar(select(exists().where(certificates.c.enrollment_id == facts.enrollment_id))):
             return None
-        status = await session.scalar(select(institutions.c.status).where(institutions.c.id == facts.institution_id))
-        if status == "suspended":
+        known = (
+            await session.execute(
+                select(institutions.c.status, institutions.c.name).where(institutions.c.id == facts.institution_id)
+            )
+        ).one_or_none()
+        if known is not None and known.status == "suspended":
             return None
         topics = await session.scalar(select(classes.c.topics).where(classes.c.id == facts.class_id))
         if topics is None:
             raise ClassNotYetKnown(f"class {facts.class_id} of enrollment {facts.enrollment_id} is not known yet")
         trainee = await self._directory.trainee(str(facts.trainee_id))
-        institution = await self._directory.institution(str(facts.institution_id))
-        if institution.suspended:
-            return None  # identity knows before our copy does; issued on reinstatement
-        document = self._document(facts, topics, trainee.name, trainee.masked_national_id, institution.name)
+        institution_name = known.name if known is not None else ""
+        if not institution_name:
+            # The registration has not reached this service yet: ask identity.
+            institution = await self._directory.institution(str(facts.institution_id))
+            if institution.suspended:
+                return None  # identity knows before our copy does; issued on reinstatement
+            institution_name = institution.name
+        document = self._document(facts, topics, trainee.name, trainee.masked_national_id, institution_name)
         document = await self._number(session, document)
         key_id, signature = self._keys.sign(document)
         inserted = await session.scalar(
