@@ -6,7 +6,9 @@ trainee's name and ID number), publishes `certificate.issued`, and supervision p
 the provincial platform simulator over HTTPS. Figures: certificates per second from the first
 completion published to the last certificate record acknowledged by the simulator, and the p99 from
 an enrollment's last event (its completion or its exam, whichever was published later) to the
-simulator's acknowledgement of its certificate record.
+simulator's acknowledgement of its certificate record: in the burst (where it is mostly queueing
+behind the others) and for 200 more enrollments paced at 20 a second (what one trainee waits when
+the system keeps up).
 
 Verification: closed-loop public VerifyCertificate calls (serial number and code, no account) over
 the issued certificates, beside a bare grpc.aio echo server answering the same messages in the same
@@ -53,6 +55,9 @@ from training_testkit import PostgresServer, TestDatabases, running_app, wait_un
 from training_testkit.streams import EventPublisher
 
 COMPLETIONS = 1000
+# After the burst, this many more at PACED_RATE a second: the latency of a system that keeps up.
+PACED = 200
+PACED_RATE = 20
 INSTITUTIONS = 4
 VERIFY_CLIENTS = 32
 WARM_UP_SECONDS = 1.5
@@ -196,31 +201,19 @@ async def run(scale: int) -> Report:
                 trainee = await people.trainee()
             return Graduate(trainee=trainee, institution_id=institutions[i % INSTITUTIONS], region_code="440106")
 
-        graduates = await asyncio.gather(*(graduate(i) for i in range(count)))
+        graduates = await asyncio.gather(*(graduate(i) for i in range(count + PACED)))
+        burst, paced = graduates[:count], graduates[count:]
         publisher = await stack.enter_async_context(EventPublisher(nats.url))
 
         async def publish_all(events) -> None:  # type: ignore[no-untyped-def]
             for event in events:
                 await publisher.publish(event, source=event.subject.split(".")[1])
 
-        # Classes and enrollments first (they happen weeks before completion), then wait until
-        # everything up to here reached the province so the timed part starts from a quiet system.
-        await publish_all(e for g in graduates for e in (g.class_opened(), g.enrollment_created()))
-        await wait_until(
-            lambda: len(province.store.records) >= 3 * count, timeout=600, interval=0.5, what="enrollments pushed"
-        )
-
-        # The timed part: completions and exams, each enrollment's two events in a random order.
-        order = [(g, random.random() < 0.5) for g in graduates]
-        last_event: dict[str, float] = {}
-        started = time.time()
-        for g, exam_first in order:
-            pair = (
-                [g.attempt_graded(), g.class_completed()] if exam_first else [g.class_completed(), g.attempt_graded()]
-            )
-            await publish_all(pair)
-            last_event[g.enrollment_id] = time.time()
-        published = time.time()
+        async def finish(g: Graduate) -> float:
+            """Publish an enrollment's completion and exam, in a random order; when the last went out."""
+            pair = [g.attempt_graded(), g.class_completed()]
+            await publish_all(pair if random.random() < 0.5 else reversed(pair))
+            return time.time()
 
         def acknowledged() -> dict[str, float]:
             return {
@@ -229,14 +222,36 @@ async def run(scale: int) -> Report:
                 if s.record["record_type"] == "certificate"
             }
 
-        arrived = await wait_until(
-            lambda: (a := acknowledged()) and len(a) >= count and a,
-            timeout=900,
-            interval=0.2,
-            what="certificates pushed",
+        async def certificates_at_the_province(n: int) -> dict[str, float]:
+            return await wait_until(
+                lambda: (a := acknowledged()) and len(a) >= n and a, timeout=900, interval=0.2, what="certificates"
+            )
+
+        # Classes and enrollments first (they happen weeks before completion), then wait until
+        # everything up to here reached the province so the timed part starts from a quiet system.
+        await publish_all(e for g in graduates for e in (g.class_opened(), g.enrollment_created()))
+        await wait_until(
+            lambda: len(province.store.records) >= 3 * len(graduates),
+            timeout=600,
+            interval=0.5,
+            what="enrollments pushed",
         )
+
+        # A burst: every completion and exam at once, as fast as they can be published.
+        started = time.time()
+        last_event = {g.enrollment_id: await finish(g) for g in burst}
+        published = time.time()
+        arrived = await certificates_at_the_province(count)
         finished = max(arrived.values())
         latencies = [(arrived[e] - t) * 1000 for e, t in last_event.items()]
+
+        # Paced: well below capacity, what one trainee waits for the province to hold the certificate.
+        paced_last: dict[str, float] = {}
+        for g in paced:
+            paced_last[g.enrollment_id] = await finish(g)
+            await asyncio.sleep(1 / PACED_RATE)
+        arrived = await certificates_at_the_province(count + PACED)
+        paced_latencies = [(arrived[e] - t) * 1000 for e, t in paced_last.items()]
         certificates_per_second = count / (finished - started)
 
         # Public verification against the service, then against the echo.
@@ -273,11 +288,13 @@ async def run(scale: int) -> Report:
         scale=scale,
         figures=[
             Figure("certificates per second (events to province ack)", certificates_per_second, "/s"),
+            Figure("p99 last event to province ack (burst)", percentile(latencies, 99), "ms"),
             Figure(
-                "p99 last event to province ack",
-                percentile(latencies, 99),
+                f"p99 last event to province ack ({PACED_RATE}/s)",
+                percentile(paced_latencies, 99),
                 "ms",
-                goal="",
+                goal="< 2,000 ms",
+                met=percentile(paced_latencies, 99) < 2000,
             ),
             Figure(
                 "public verifications per second",
@@ -291,10 +308,11 @@ async def run(scale: int) -> Report:
             Figure("p99 verification latency", verify_p99, "ms", "echo p99", echo_p99, better="lower"),
         ],
         notes=[
-            f"{count} enrollments; completion and final exam published in random order; "
+            f"burst of {count} enrollments, completion and final exam published in random order: "
             f"{published - started:.1f} s to publish them, "
             f"{finished - started:.1f} s to the last certificate acknowledged",
-            f"median last event to province ack {percentile(latencies, 50):.0f} ms; "
+            f"median last event to province ack {percentile(latencies, 50):.0f} ms in the burst, "
+            f"{percentile(paced_latencies, 50):.0f} ms paced ({PACED} enrollments at {PACED_RATE}/s); "
             f"province answered {counters.push_requests} push requests, stored {counters.stored} records",
             f"verification: {VERIFY_CLIENTS} closed loops over {len(requests)} certificates, "
             f"{MEASURE_SECONDS:.0f} s after {WARM_UP_SECONDS} s warm-up; {not_valid} answers not VALID",
