@@ -118,8 +118,9 @@ async def seed(host: str, secrets: dict[str, str]) -> list[str]:
         lines += [
             "",
             "Provincial platform simulator (what supervision delivered; fault injection; regulator commands):",
-            f"  curl --cacert {secrets['province_certificate']} -H 'Authorization: Bearer {secrets['province_token']}' \\",
-            f"    https://{host}:8443/admin/records        (see docs/supervision-contract.md)",
+            f"  curl --cacert {secrets['province_certificate']} \\",
+            f"    -H 'Authorization: Bearer {secrets['province_token']}' https://{host}:8443/admin/records",
+            "  (see docs/supervision-contract.md)",
         ]
     return lines
 
