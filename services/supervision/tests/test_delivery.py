@@ -102,6 +102,7 @@ async def test_a_rejected_record_waits_on_the_failed_list_and_holds_back_its_tra
 ) -> None:
     institution = await people.institution("440106")
     learner = await scenario.learner(institution.institution_id)
+    await scenario.acknowledged(1, trainee_id=learner.trainee.user_id)  # the trainee record, from registration
     province_faults.set_faults(reject_ratio=1.0)
     await scenario.publish(learner.enrollment_created())
 
@@ -110,21 +111,27 @@ async def test_a_rejected_record_waits_on_the_failed_list_and_holds_back_its_tra
         return [r for r in records if r.status == pb.PUSH_STATUS_FAILED] or None
 
     (first,) = await wait_until(failed, timeout=30, what="the rejection")
+    assert first.record_type == pb.RECORD_TYPE_ENROLLMENT
     assert "rejected by the province" in first.last_error
     listed = await scenario.stub.ListFailedPushes(pb.ListFailedPushesRequest(), metadata=people.operator.metadata)
     assert first.record_id in {r.record_id for r in listed.records}
-    others = [r for r in await scenario.records(trainee_id=learner.trainee.user_id) if r.record_id != first.record_id]
-    assert all(r.status == pb.PUSH_STATUS_PENDING for r in others)  # held back: order is kept
-    assert scenario.held(f"trainee:{learner.trainee.user_id}") == []
-
     province_faults.set_faults(reject_ratio=0)
-    retried = await scenario.stub.RetryFailedPushes(
-        pb.RetryFailedPushesRequest(record_ids=[first.record_id]), metadata=people.operator.metadata
-    )
-    assert retried.requeued == 1
-    await scenario.acknowledged(2, trainee_id=learner.trainee.user_id)
+
+    await scenario.publish(learner.hours_credited(1))
+
+    async def hour_record():  # type: ignore[no-untyped-def]
+        records = await scenario.records(trainee_id=learner.trainee.user_id)
+        return [r for r in records if r.record_type == pb.RECORD_TYPE_HOUR_RECORD]
+
+    (later,) = await wait_until(hour_record, what="the hour record to be queued")
+    assert (later.status, later.attempts) == (pb.PUSH_STATUS_PENDING, 0)  # held back behind the failed one
+
+    # Retrying every failed record also puts back any other scenario's casualties of the rejections.
+    retried = await scenario.stub.RetryFailedPushes(pb.RetryFailedPushesRequest(), metadata=people.operator.metadata)
+    assert retried.requeued >= 1
+    await scenario.acknowledged(3, trainee_id=learner.trainee.user_id)
     held = scenario.held(f"trainee:{learner.trainee.user_id}")
-    assert [r["record_type"] for r in held] == ["trainee", "enrollment"]
+    assert [r["record_type"] for r in held] == ["trainee", "enrollment", "hour_record"]
 
 
 async def test_a_record_out_of_attempts_goes_to_the_failed_list(scenario, province_faults, people) -> None:

@@ -124,7 +124,7 @@ def consumers(issuer: Issuer, clock: Clock, cache: VerificationCache) -> list[Co
         await issuer.try_issue(ctx.session, ctx.emit, facts)
 
     async def institution_registered(ctx: EventContext, m: iev.InstitutionRegistered) -> None:
-        await _set_status(ctx, m.institution_id, "active", from_timestamp(m.registered_at), name=m.name)
+        await _set_status(ctx, m.institution_id, "active", from_timestamp(m.registered_at))
 
     async def institution_suspended(ctx: EventContext, m: iev.InstitutionSuspended) -> None:
         await _set_status(ctx, m.institution_id, "suspended", from_timestamp(m.suspended_at))
@@ -173,18 +173,14 @@ def consumers(issuer: Issuer, clock: Clock, cache: VerificationCache) -> list[Co
     ]
 
 
-async def _set_status(ctx: EventContext, institution_id: str, status: str, at: datetime, name: str = "") -> None:
+async def _set_status(ctx: EventContext, institution_id: str, status: str, at: datetime) -> None:
     """Newest change wins (events of one institution may be replayed out of order after a failure)."""
     await ctx.session.execute(
         insert(institutions)
-        .values(id=uuid.UUID(institution_id), name=name, status=status, status_changed_at=at)
+        .values(id=uuid.UUID(institution_id), status=status, status_changed_at=at)
         .on_conflict_do_update(
             index_elements=[institutions.c.id],
             set_={"status": status, "status_changed_at": at},
             where=institutions.c.status_changed_at <= at,
         )
     )
-    if name:
-        await ctx.session.execute(
-            update(institutions).where(institutions.c.id == uuid.UUID(institution_id)).values(name=name)
-        )

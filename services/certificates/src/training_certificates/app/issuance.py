@@ -10,6 +10,7 @@ complete enrollments wait and are issued when it is reinstated.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -86,25 +87,19 @@ class Issuer:
             return None
         if await session.scalar(select(exists().where(certificates.c.enrollment_id == facts.enrollment_id))):
             return None
-        known = (
-            await session.execute(
-                select(institutions.c.status, institutions.c.name).where(institutions.c.id == facts.institution_id)
-            )
-        ).one_or_none()
-        if known is not None and known.status == "suspended":
+        status = await session.scalar(select(institutions.c.status).where(institutions.c.id == facts.institution_id))
+        if status == "suspended":
             return None
         topics = await session.scalar(select(classes.c.topics).where(classes.c.id == facts.class_id))
         if topics is None:
             raise ClassNotYetKnown(f"class {facts.class_id} of enrollment {facts.enrollment_id} is not known yet")
-        trainee = await self._directory.trainee(str(facts.trainee_id))
-        institution_name = known.name if known is not None else ""
-        if not institution_name:
-            # The registration has not reached this service yet: ask identity.
-            institution = await self._directory.institution(str(facts.institution_id))
-            if institution.suspended:
-                return None  # identity knows before our copy does; issued on reinstatement
-            institution_name = institution.name
-        document = self._document(facts, topics, trainee.name, trainee.masked_national_id, institution_name)
+        # Identity is asked even when our copy says active: a suspension may not have reached us yet.
+        trainee, institution = await asyncio.gather(
+            self._directory.trainee(str(facts.trainee_id)), self._directory.institution(str(facts.institution_id))
+        )
+        if institution.suspended:
+            return None  # issued on reinstatement
+        document = self._document(facts, topics, trainee.name, trainee.masked_national_id, institution.name)
         document = await self._number(session, document)
         key_id, signature = self._keys.sign(document)
         inserted = await session.scalar(

@@ -36,13 +36,11 @@ classes = Table(
     Column("topics", JSONB, nullable=False),
 )
 
-# Institutions' name and status (from identity): a suspended institution issues nothing.
+# Institutions' status (from identity): a suspended institution issues nothing.
 institutions = Table(
     "institutions",
     metadata,
     Column("id", Uuid, primary_key=True),
-    # From the registration; empty while only a status change has arrived.
-    Column("name", Text, nullable=False),
     Column("status", Text, nullable=False),
     Column("status_changed_at", TZ, nullable=False),
 )

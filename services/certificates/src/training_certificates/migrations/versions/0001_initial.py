@@ -87,7 +87,6 @@ def upgrade() -> None:
     op.create_table(
         "institutions",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("name", sa.Text(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
