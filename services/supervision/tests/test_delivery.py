@@ -137,6 +137,7 @@ async def test_a_rejected_record_waits_on_the_failed_list_and_holds_back_its_tra
 async def test_a_record_out_of_attempts_goes_to_the_failed_list(scenario, province_faults, people) -> None:
     institution = await people.institution("440106")
     learner = await scenario.learner(institution.institution_id)
+    await scenario.acknowledged(1, trainee_id=learner.trainee.user_id)  # the trainee record, from registration
     province_faults.set_faults(fail_ratio=1.0)
     await scenario.publish(learner.enrollment_created())
 
@@ -145,6 +146,7 @@ async def test_a_record_out_of_attempts_goes_to_the_failed_list(scenario, provin
         return [r for r in records if r.status == pb.PUSH_STATUS_FAILED] or None
 
     (first,) = await wait_until(exhausted, timeout=30, what="the attempts to run out")
+    assert first.record_type == pb.RECORD_TYPE_ENROLLMENT
     assert first.attempts == 8
     assert "gave up after 8 attempts" in first.last_error
     province_faults.set_faults(fail_ratio=0)
