@@ -9,4 +9,6 @@ pytest_plugins = [
     "training_rulebook.testing",
     "training_courses.testing",
     "training_learning.testing",
+    "training_certificates.testing",
+    "training_supervision.testing",
 ]

@@ -114,6 +114,14 @@ async def seed(host: str, secrets: dict[str, str]) -> list[str]:
         from training_devstack.demo_training import seed_training
 
         lines += await seed_training(host, secrets)
+    if installed("training_supervision_simulator"):
+        lines += [
+            "",
+            "Provincial platform simulator (what supervision delivered; fault injection; regulator commands):",
+            f"  curl --cacert {secrets['province_certificate']} \\",
+            f"    -H 'Authorization: Bearer {secrets['province_token']}' https://{host}:8443/admin/records",
+            "  (see docs/supervision-contract.md)",
+        ]
     return lines
 
 

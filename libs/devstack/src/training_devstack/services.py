@@ -21,8 +21,10 @@ class Launch:
     extra_env: Callable[[dict[str, str]], dict[str, str]] = field(default=lambda _s: {})
     # Whether the process has a database and migrations.
     has_database: bool = True
-    # gRPC services report readiness on grpc.health.v1; an HTTP process (the gateway) on GET /readyz.
+    # False for the provincial platform simulator (HTTPS): it is waited for by its port, not gRPC health.
     grpc: bool = True
+    # For a plain HTTP process with a readiness endpoint (the gateway: /readyz), waited for until it answers 200.
+    readiness_path: str = ""
 
     @property
     def installed(self) -> bool:
@@ -59,6 +61,35 @@ def _rulebook_service_env(name: str) -> Callable[[dict[str, str]], dict[str, str
     return env
 
 
+SIMULATOR_PORT = 8443
+
+
+def _simulator_env(s: dict[str, str]) -> dict[str, str]:
+    return {
+        "SIMULATOR_TOKEN": s["province_token"],
+        "SIMULATOR_PORT": str(SIMULATOR_PORT),
+        "SIMULATOR_CERT_FILE": s["province_certificate"],
+    }
+
+
+def _certificates_env(s: dict[str, str]) -> dict[str, str]:
+    return {
+        **client_secret_env("certificates")(s),
+        "CERTIFICATES_CERTIFICATE_SIGNING_KEYS": s["certificate_signing_keys"],
+    }
+
+
+def _supervision_env(s: dict[str, str]) -> dict[str, str]:
+    return {
+        **client_secret_env("supervision")(s),
+        "SUPERVISION_PROVINCE_URL": f"https://127.0.0.1:{SIMULATOR_PORT}",
+        "SUPERVISION_PROVINCE_TOKEN": s["province_token"],
+        "SUPERVISION_PROVINCE_CA_FILE": s["province_certificate"],
+        # Locally, commands issued at the simulator are picked up within seconds.
+        "SUPERVISION_COMMAND_POLL_INTERVAL_SECONDS": "3",
+    }
+
+
 def _gateway_env(s: dict[str, str]) -> dict[str, str]:
     """The gateway serves the web app and the bundled demo media, and waits for the installed services."""
     media = Path(__file__).parent / "media"
@@ -78,8 +109,29 @@ SERVICES: list[Launch] = [
     Launch("identity", "training_identity", 50051, "IDENTITY_", _identity_env),
     Launch("courses", "training_courses", 50052, "COURSES_", _rulebook_service_env("courses")),
     Launch("learning", "training_learning", 50053, "LEARNING_", _rulebook_service_env("learning")),
+    Launch("certificates", "training_certificates", 50055, "CERTIFICATES_", _certificates_env),
+    # The simulator starts before supervision, which trusts the certificate it writes at start-up.
+    Launch(
+        "province-simulator",
+        "training_supervision_simulator",
+        SIMULATOR_PORT,
+        "SIMULATOR_",
+        _simulator_env,
+        has_database=False,
+        grpc=False,
+    ),
+    Launch("supervision", "training_supervision", 50056, "SUPERVISION_", _supervision_env),
     # Last: it waits for the services above to be ready.
-    Launch("gateway", "training_gateway", 8080, "GATEWAY_", _gateway_env, has_database=False, grpc=False),
+    Launch(
+        "gateway",
+        "training_gateway",
+        8080,
+        "GATEWAY_",
+        _gateway_env,
+        has_database=False,
+        grpc=False,
+        readiness_path="/readyz",
+    ),
 ]
 
 
