@@ -19,6 +19,7 @@ from training.certificates.v1 import certificates_pb2 as pb
 from training.certificates.v1 import certificates_pb2_grpc
 from training.common.v1 import common_pb2
 from training_certificates.domain.signing import TokenRejected, read_token
+from training_certificates.rendering import qr_payload
 from training_certificates.service import CertificatesService
 from training_certificates.testing import certificates_settings
 from training_runtime.clients import insecure_channel
@@ -223,6 +224,15 @@ async def test_the_pdf_carries_the_contents_and_a_qr_code_that_decodes_to_the_to
     assert barcode.text == certificate.qr_token
     assert (await by_token(graduation.stub, barcode.text)).result == pb.VERIFICATION_RESULT_VALID
     assert response.file_name == f"certificate-{certificate.serial_number}.pdf"
+
+
+def test_with_a_verification_page_the_qr_code_carries_its_address_with_the_token() -> None:
+    token = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln"
+    assert qr_payload(token) == token
+    assert qr_payload(token, "https://training.example/verify") == f"https://training.example/verify?t={token}"
+    assert qr_payload(token, "https://training.example/verify?lang=zh") == (
+        f"https://training.example/verify?lang=zh&t={token}"
+    )
 
 
 async def test_unknown_certificate_is_not_found(graduation, people) -> None:

@@ -76,6 +76,8 @@ def _certificates_env(s: dict[str, str]) -> dict[str, str]:
     return {
         **client_secret_env("certificates")(s),
         "CERTIFICATES_CERTIFICATE_SIGNING_KEYS": s["certificate_signing_keys"],
+        # The QR code opens the gateway's public verification page.
+        "CERTIFICATES_VERIFICATION_URL": f"http://127.0.0.1:{GATEWAY_PORT}/verify",
     }
 
 
@@ -97,13 +99,14 @@ def _gateway_env(s: dict[str, str]) -> dict[str, str]:
         launch.name for launch in SERVICES if launch.grpc and launch.name in GATEWAY_BACKENDS and launch.installed
     ]
     return {
-        "GATEWAY_HTTP_PORT": "8080",
+        "GATEWAY_HTTP_PORT": str(GATEWAY_PORT),
         "GATEWAY_MEDIA_ROOTS": f"demo={media}",
         "GATEWAY_REQUIRED_SERVICES": ",".join(backends),
     }
 
 
 GATEWAY_BACKENDS = ("identity", "courses", "learning", "exams", "certificates")
+GATEWAY_PORT = 8080
 
 SERVICES: list[Launch] = [
     Launch("identity", "training_identity", 50051, "IDENTITY_", _identity_env),
@@ -125,7 +128,7 @@ SERVICES: list[Launch] = [
     Launch(
         "gateway",
         "training_gateway",
-        8080,
+        GATEWAY_PORT,
         "GATEWAY_",
         _gateway_env,
         has_database=False,

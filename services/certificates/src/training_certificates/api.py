@@ -100,9 +100,12 @@ def verification_proto(answer: Answer) -> pb.Verification:
 
 
 class CertificatesServicer(certificates_pb2_grpc.CertificatesServiceServicer):
-    def __init__(self, certificates: Certificates, verifier: Verifier, keys: CertificateKeys) -> None:
+    def __init__(
+        self, certificates: Certificates, verifier: Verifier, keys: CertificateKeys, *, verification_url: str = ""
+    ) -> None:
         self._certificates = certificates
         self._verifier = verifier
+        self._verification_url = verification_url
         # (response type, id(answer)) -> (answer, response); the answer is kept so that its id is not
         # reused by another object while the entry exists.
         self._built: dict[tuple[type[Message], int], tuple[Answer, Message]] = {}
@@ -165,5 +168,5 @@ class CertificatesServicer(certificates_pb2_grpc.CertificatesServiceServicer):
     async def RenderCertificatePdf(self, request: pb.RenderCertificatePdfRequest, context):  # type: ignore[no-untyped-def]
         view = await self._certificates.get(require_principal(), request.certificate_id)
         # Rendering is CPU work of tens of milliseconds: off the event loop.
-        pdf = await asyncio.to_thread(render_pdf, view)
+        pdf = await asyncio.to_thread(render_pdf, view, self._verification_url)
         return pb.RenderCertificatePdfResponse(pdf=pdf, file_name=f"certificate-{view.document.serial_number}.pdf")

@@ -1,6 +1,8 @@
 """The certificate as a PDF: the printed contents and a QR code carrying the signed token.
 
-The QR code is a PNG image (segno) placed on the page, so what scans it is the token itself. Chinese
+The QR code is a PNG image (segno) placed on the page carrying the token itself, or, when the
+platform publishes a verification page (CERTIFICATES_VERIFICATION_URL), that page's address with the
+token (`<url>?t=<token>`), so a phone's camera opens the verification directly. Chinese
 text uses the PDF standard CID font STSong-Light, which viewers supply, so no font file ships here.
 """
 
@@ -39,7 +41,15 @@ def qr_png(token: str, *, scale: int = 4) -> bytes:
     return buffer.getvalue()
 
 
-def render_pdf(view: CertificateView) -> bytes:
+def qr_payload(token: str, verification_url: str = "") -> str:
+    """What the QR code carries: the verification page with the token as `t`, or the bare token."""
+    if not verification_url:
+        return token
+    separator = "&" if "?" in verification_url else "?"
+    return f"{verification_url}{separator}t={token}"
+
+
+def render_pdf(view: CertificateView, verification_url: str = "") -> bytes:
     d = view.document
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=True)
@@ -90,7 +100,8 @@ def render_pdf(view: CertificateView) -> bytes:
         pdf.setFillColorRGB(0, 0, 0)
 
     size = 60 * mm
-    pdf.drawImage(ImageReader(io.BytesIO(qr_png(view.qr_token))), width - left - size, 30 * mm, size, size)
+    code = qr_png(qr_payload(view.qr_token, verification_url))
+    pdf.drawImage(ImageReader(io.BytesIO(code)), width - left - size, 30 * mm, size, size)
     pdf.setFont(CJK, 9)
     pdf.drawString(left, 40 * mm, "扫描二维码或凭证书编号与验证码在平台公开验证。")
     pdf.setFont("Helvetica", 8)

@@ -37,7 +37,12 @@ class CertificatesService:
         cache = VerificationCache(settings.verification_cache_seconds)
         directory = Directory(ctx.clients.channel(settings.identity_url), timeout=settings.identity_timeout_seconds)
         issuer = Issuer(keys, directory, ctx.clock, validity_days=settings.validity_days)
-        servicer = CertificatesServicer(Certificates(ctx.uow, cache), Verifier(ctx.uow, keys, cache), keys)
+        servicer = CertificatesServicer(
+            Certificates(ctx.uow, cache),
+            Verifier(ctx.uow, keys, cache),
+            keys,
+            verification_url=settings.verification_url,
+        )
 
         def register(server: grpc.aio.Server) -> None:
             certificates_pb2_grpc.add_CertificatesServiceServicer_to_server(servicer, server)

@@ -22,6 +22,16 @@ class CertificatesSettings(ServiceSettings):
     # (NATS); this bounds what a missed revocation message or an edit behind the service's back can
     # hide. 0 turns the cache off.
     verification_cache_seconds: float = Field(30.0, ge=0, le=300)
+    # The public verification page the PDF's QR code opens (the gateway's /verify, as the public
+    # reaches it): the code then carries `<url>?t=<token>`. Empty: the code carries the bare token.
+    verification_url: str = ""
+
+    @field_validator("verification_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
 
     @field_validator("certificate_signing_keys")
     @classmethod

@@ -22,12 +22,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from training_gateway import problems
 from training_gateway.middleware import AccessLog, BodyLimit
 from training_gateway.ratelimit import RateLimited, RateLimiter
-from training_gateway.routes import accounts, face, media, study, system, training, web
+from training_gateway.routes import accounts, certificates, face, media, study, system, training, web
 from training_gateway.settings import GatewaySettings
 from training_gateway.upstream import Upstreams
 
 WEB = Path(__file__).parent / "web"
-ROUTERS = [system.router, accounts.router, face.router, training.router, study.router, media.router, web.router]
+ROUTERS = [
+    system.router,
+    accounts.router,
+    face.router,
+    training.router,
+    study.router,
+    certificates.router,
+    media.router,
+    web.router,
+]
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
