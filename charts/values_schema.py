@@ -135,21 +135,25 @@ def definitions() -> dict[str, Any]:
 
 def service_schema(values: dict[str, Any]) -> dict[str, Any]:
     secret_names = sorted(values.get("secretEnv") or {})
-    properties: dict[str, Any] = {
-        "app": _all_required(
-            {
-                "envPrefix": {"type": "string", "pattern": "^[A-Z]+_$"},
-                "grpcPort": PORT,
-                "grpcService": {"type": "string", "pattern": "^training\\.[a-z]+\\.v[0-9]+\\.[A-Za-z]+$"},
-                "streams": {
-                    "type": "array",
-                    "minItems": 1,
-                    "uniqueItems": True,
-                    "items": {"enum": list(CONTEXTS)},
-                },
+    http_app = "httpPort" in (values.get("app") or {})
+    app_facts = (
+        # An HTTP app (the gateway): no database, no streams, no hook Jobs.
+        {"envPrefix": {"type": "string", "pattern": "^[A-Z]+_$"}, "httpPort": PORT}
+        if http_app
+        else {
+            "envPrefix": {"type": "string", "pattern": "^[A-Z]+_$"},
+            "grpcPort": PORT,
+            "grpcService": {"type": "string", "pattern": "^training\\.[a-z]+\\.v[0-9]+\\.[A-Za-z]+$"},
+            "streams": {
+                "type": "array",
+                "minItems": 1,
+                "uniqueItems": True,
+                "items": {"enum": list(CONTEXTS)},
             },
-            description="Facts about the service; they change only with its code.",
-        ),
+        }
+    )
+    properties: dict[str, Any] = {
+        "app": _all_required(app_facts, description="Facts about the service; they change only with its code."),
         "image": _all_required(
             {
                 "repository": STRING,
@@ -208,6 +212,16 @@ def service_schema(values: dict[str, Any]) -> dict[str, Any]:
         ),
         "migrations": _hook_job("enabled"),
         "streams": _hook_job("provision"),
+        "ingress": _all_required(
+            {
+                "enabled": BOOLEAN,
+                "className": STRING,
+                "annotations": STRING_MAP,
+                "hosts": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                "tls": OBJECTS,
+            },
+            description="The opt-in Ingress of an HTTP app.",
+        ),
         "networkPolicy": _all_required({"enabled": BOOLEAN, "extraIngress": OBJECTS, "extraEgress": OBJECTS}),
         "serviceAccount": _all_required({"create": BOOLEAN, "name": STRING, "annotations": STRING_MAP}),
         "podSecurityContext": _all_required(
@@ -225,6 +239,11 @@ def service_schema(values: dict[str, Any]) -> dict[str, Any]:
         "nameOverride": STRING,
         "fullnameOverride": STRING,
     }
+    if http_app:
+        for name in ("database", "migrations", "streams"):
+            del properties[name]
+    else:
+        del properties["ingress"]
     if "faceWorkers" in values:
         per_worker = {
             "type": "object",

@@ -1,7 +1,8 @@
 """Every chart, with its defaults and each ci/*.yaml value set: Helm lints it cleanly, every manifest is
 valid for the current Kubernetes release (strict schemas: unknown fields fail), and every workload keeps
-the deployment invariants (gRPC health probes, hardened pods, resources, secrets only by reference,
-termination grace longer than the shutdown grace, hook Jobs before install and upgrade)."""
+the deployment invariants (gRPC health probes, or /healthz and /readyz for the HTTP gateway, hardened
+pods, resources, secrets only by reference, termination grace longer than the shutdown grace, hook Jobs
+before install and upgrade, the gateway's Ingress only when asked for)."""
 
 from __future__ import annotations
 
@@ -36,11 +37,27 @@ def test_every_manifest_is_valid_for_current_kubernetes(charts, value_set) -> No
             pytest.fail(f"{obj['kind']} {obj['metadata']['name']}: {exc.message} at {list(exc.path)}")
 
 
+def app_key(values: dict) -> str:
+    """What tells one server from another: its gRPC service, or an HTTP app's settings prefix."""
+    return values["app"].get("grpcService") or values["app"]["envPrefix"]
+
+
+def deployment_key(manifests, deployment: dict) -> str:
+    (container,) = manifests.containers(deployment)
+    probe = container["readinessProbe"]
+    if "grpc" in probe:
+        return probe["grpc"]["service"]
+    (port_setting,) = [k for k in manifests.settings_of(deployment) if k.endswith("_HTTP_PORT")]
+    return port_setting.removesuffix("HTTP_PORT")
+
+
 def test_servers_probe_grpc_health(charts, value_set) -> None:
     manifests = charts.render_set(value_set)
 
     for deployment in manifests.of_kind("Deployment"):
         (container,) = manifests.containers(deployment)
+        if [p["name"] for p in container["ports"]] == ["http"]:
+            continue  # an HTTP app: test_http_apps_probe_healthz_and_readyz
         (port,) = [p["containerPort"] for p in container["ports"] if p["name"] == "grpc"]
         probes = {kind: container[f"{kind}Probe"] for kind in ("startup", "liveness", "readiness")}
         for kind, probe in probes.items():
@@ -50,6 +67,42 @@ def test_servers_probe_grpc_health(charts, value_set) -> None:
         assert probes["startup"]["grpc"]["service"] == "liveness"
         assert probes["liveness"]["grpc"]["service"] == "liveness"
         assert re.fullmatch(r"training\.[a-z]+\.v1\.[A-Za-z]+Service", probes["readiness"]["grpc"]["service"])
+
+
+def test_http_apps_probe_healthz_and_readyz(charts, value_set) -> None:
+    manifests = charts.render_set(value_set)
+    http_apps = [s for s in charts.service_values(value_set) if "httpPort" in s["app"]]
+
+    checked = 0
+    for deployment in manifests.of_kind("Deployment"):
+        (container,) = manifests.containers(deployment)
+        if [p["name"] for p in container["ports"]] != ["http"]:
+            continue
+        checked += 1
+        probes = {kind: container[f"{kind}Probe"] for kind in ("startup", "liveness", "readiness")}
+        for kind, probe in probes.items():
+            assert set(probe) - {"periodSeconds", "timeoutSeconds", "failureThreshold"} == {"httpGet"}, kind
+            assert probe["httpGet"]["port"] == "http", kind
+        # Alive while the process answers; ready while the services it needs answer.
+        assert probes["startup"]["httpGet"]["path"] == "/healthz"
+        assert probes["liveness"]["httpGet"]["path"] == "/healthz"
+        assert probes["readiness"]["httpGet"]["path"] == "/readyz"
+    assert checked == len(http_apps)
+
+
+def test_the_ingress_is_opt_in_and_routes_every_host_to_the_http_port(charts, value_set) -> None:
+    manifests = charts.render_set(value_set)
+    wanted = [s for s in charts.service_values(value_set) if (s.get("ingress") or {}).get("enabled")]
+
+    ingresses = manifests.of_kind("Ingress")
+    assert len(ingresses) == len(wanted)
+    for ingress, values in zip(ingresses, wanted, strict=True):
+        assert [rule["host"] for rule in ingress["spec"]["rules"]] == values["ingress"]["hosts"]
+        service = manifests.named("Service", ingress["metadata"]["name"])
+        for rule in ingress["spec"]["rules"]:
+            (path,) = rule["http"]["paths"]
+            assert path["backend"]["service"] == {"name": service["metadata"]["name"], "port": {"name": "http"}}
+        assert ingress["spec"].get("tls", []) == values["ingress"]["tls"]
 
 
 def test_every_pod_is_hardened(charts, value_set) -> None:
@@ -110,7 +163,13 @@ def test_database_and_nats_come_from_secrets(charts, value_set) -> None:
     for deployment in manifests.of_kind("Deployment"):
         (container,) = manifests.containers(deployment)
         names = set(manifests.env_of(container))
-        prefix = next(n for n in manifests.settings_of(deployment) if n.endswith("GRPC_PORT")).removesuffix("GRPC_PORT")
+        settings = manifests.settings_of(deployment)
+        http = next((n for n in settings if n.endswith("_HTTP_PORT")), None)
+        if http is not None:  # an HTTP app (the gateway) holds no data and no streams
+            prefix = http.removesuffix("HTTP_PORT")
+            assert not {f"{prefix}DATABASE_URL", f"{prefix}NATS_URL"} & names
+            continue
+        prefix = next(n for n in settings if n.endswith("GRPC_PORT")).removesuffix("GRPC_PORT")
         assert {f"{prefix}DATABASE_URL", f"{prefix}NATS_URL"} <= names
 
 
@@ -136,8 +195,8 @@ def test_hook_jobs_run_before_install_and_upgrade(charts, value_set) -> None:
         assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
         assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"]
         assert manifests.pod_spec(job)["restartPolicy"] == "Never"
-    assert len(jobs["migration"]) == sum(1 for s in services if s["migrations"]["enabled"])
-    assert len(jobs["streams"]) == sum(1 for s in services if s["streams"]["provision"])
+    assert len(jobs["migration"]) == sum(1 for s in services if s.get("migrations", {}).get("enabled"))
+    assert len(jobs["streams"]) == sum(1 for s in services if s.get("streams", {}).get("provision"))
     for job in jobs["migration"]:
         (container,) = manifests.containers(job)
         # The image's entrypoint runs the service's module; `migrate` is its Alembic upgrade command.
@@ -155,18 +214,18 @@ def test_hook_jobs_run_before_install_and_upgrade(charts, value_set) -> None:
 
 def test_every_server_has_its_objects(charts, value_set) -> None:
     manifests = charts.render_set(value_set)
-    services = {s["app"]["grpcService"]: s for s in charts.service_values(value_set)}
+    services = {app_key(s): s for s in charts.service_values(value_set)}
 
     assert len(manifests.of_kind("Deployment")) == len(services)
     for deployment in manifests.of_kind("Deployment"):
         name = deployment["metadata"]["name"]
-        (container,) = manifests.containers(deployment)
-        values = services[container["readinessProbe"]["grpc"]["service"]]
+        values = services[deployment_key(manifests, deployment)]
         selector = deployment["spec"]["selector"]["matchLabels"]
         assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
         service = manifests.named("Service", name)
         assert service["spec"]["selector"] == selector
-        assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(values["app"]["grpcPort"], "grpc")]
+        port = ("httpPort", "http") if "httpPort" in values["app"] else ("grpcPort", "grpc")
+        assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(values["app"][port[0]], port[1])]
         manifests.settings_of(deployment)
         account = manifests.pod_spec(deployment)["serviceAccountName"]
         if values["serviceAccount"]["create"]:
@@ -191,11 +250,11 @@ def test_network_policies_follow_the_values_and_cover_every_pod(charts, value_se
     ]
 
     assert len(policies) == len(enabled)
-    services = {s["app"]["grpcService"]: s for s in charts.service_values(value_set)}
+    services = {app_key(s): s for s in charts.service_values(value_set)}
     for deployment in manifests.of_kind("Deployment"):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         (container,) = manifests.containers(deployment)
-        values = services[container["readinessProbe"]["grpc"]["service"]]
+        values = services[deployment_key(manifests, deployment)]
         covering = [p for p in policies if p["spec"]["podSelector"]["matchLabels"].items() <= labels.items()]
         assert len(covering) == (1 if values in enabled else 0)
         if not covering:

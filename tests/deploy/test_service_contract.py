@@ -12,20 +12,21 @@ import inspect
 
 import pytest
 
-from training_runtime.settings import ServiceSettings
+from training_runtime.settings import ProcessSettings
 
 
 def service_code(name: str):
+    """The service's settings class and its definition (None for an HTTP app such as the gateway)."""
     if importlib.util.find_spec(f"training_{name}") is None:
         pytest.skip(f"training_{name} is not in this checkout yet")
     settings_module = importlib.import_module(f"training_{name}.settings")
     (settings,) = [
         cls
         for _, cls in inspect.getmembers(settings_module, inspect.isclass)
-        if issubclass(cls, ServiceSettings)
-        and cls is not ServiceSettings
-        and cls.__module__ == settings_module.__name__
+        if issubclass(cls, ProcessSettings) and cls.__module__ == settings_module.__name__
     ]
+    if importlib.util.find_spec(f"training_{name}.service") is None:
+        return settings, None
     service_module = importlib.import_module(f"training_{name}.service")
     (definition,) = [
         cls
@@ -39,6 +40,8 @@ def chart_settings(values: dict) -> set[str]:
     """Every setting (without prefix) the chart passes to the service."""
     owned = {"DATABASE_URL", "NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "GRPC_PORT"}
     owned |= {"SHUTDOWN_GRACE_SECONDS", "NATS_STREAM_REPLICAS"}
+    if "httpPort" in values["app"]:  # an HTTP app has neither a database nor streams
+        owned = {"HTTP_PORT", "SHUTDOWN_GRACE_SECONDS"}
     return owned | set(values["secretEnv"]) | set(values["config"])
 
 
@@ -47,6 +50,9 @@ def test_chart_facts_are_the_services(charts, service_chart) -> None:
     app = charts.values(service_chart)["app"]
 
     assert app["envPrefix"] == settings.model_config["env_prefix"]
+    if definition is None:  # an HTTP app (the gateway)
+        assert app == {"envPrefix": app["envPrefix"], "httpPort": settings.model_fields["http_port"].default}
+        return
     assert app["grpcPort"] == settings.model_fields["grpc_port"].default
     assert app["grpcService"] == definition.grpc_service
     assert set(app["streams"]) == {definition.name, *definition.consumes}
@@ -113,9 +119,21 @@ def test_supervision_finds_the_owning_services_under_any_umbrella_release_name(c
         assert settings[f"SUPERVISION_{name.upper()}_URL"] == f"safety-{name}:{port}"
 
 
+def test_the_gateway_finds_every_service_under_any_umbrella_release_name(charts) -> None:
+    manifests = charts.render("training-platform", release="safety")
+
+    settings = manifests.named("ConfigMap", "safety-gateway")["data"]
+    for name, port in (("identity", 50051), ("courses", 50052), ("learning", 50053), ("exams", 50054)):
+        service = manifests.named("Service", f"safety-{name}")
+        assert service["spec"]["ports"][0]["port"] == port
+        assert settings[f"GATEWAY_{name.upper()}_URL"] == f"safety-{name}:{port}"
+    assert settings["GATEWAY_CERTIFICATES_URL"] == "safety-certificates:50055"
+
+
 def test_upgrade_runs_the_same_hooks_as_install(charts, app_chart) -> None:
     installed = charts.render(app_chart).of_kind("Job")
     upgraded = charts.render(app_chart, upgrade=True).of_kind("Job")
 
     assert [j["metadata"]["name"] for j in upgraded] == [j["metadata"]["name"] for j in installed]
-    assert installed
+    # Every chart with a database or streams has hook Jobs; the gateway has neither.
+    assert bool(installed) == ("httpPort" not in charts.values(app_chart).get("app", {}))

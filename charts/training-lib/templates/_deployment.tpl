@@ -61,14 +61,25 @@ spec:
           imagePullPolicy: {{ .Values.image.pullPolicy }}
           args: ["serve"]
           ports:
-            - name: grpc
-              containerPort: {{ int .Values.app.grpcPort }}
+            - name: {{ include "training-lib.portName" . }}
+              containerPort: {{ include "training-lib.port" . }}
               protocol: TCP
           envFrom:
             - configMapRef:
                 name: {{ include "training-lib.fullname" . }}
+          {{- with include "training-lib.secretEnv" . | trim }}
           env:
-            {{- include "training-lib.secretEnv" . | nindent 12 }}
+            {{- . | nindent 12 }}
+          {{- end }}
+          {{- if .Values.app.httpPort }}
+          # Started and alive: the process answers /healthz; ready: /readyz (the services it needs answer).
+          startupProbe:
+            {{- include "training-lib.httpProbe" (dict "root" . "path" "/healthz" "probe" .Values.probes.startup) | nindent 12 }}
+          livenessProbe:
+            {{- include "training-lib.httpProbe" (dict "root" . "path" "/healthz" "probe" .Values.probes.liveness) | nindent 12 }}
+          readinessProbe:
+            {{- include "training-lib.httpProbe" (dict "root" . "path" "/readyz" "probe" .Values.probes.readiness) | nindent 12 }}
+          {{- else }}
           # Started and alive: the process answers (health service "liveness"), whatever its dependencies do.
           startupProbe:
             {{- include "training-lib.grpcProbe" (dict "root" . "service" "liveness" "probe" .Values.probes.startup) | nindent 12 }}
@@ -77,6 +88,7 @@ spec:
           # Ready: SERVING only while PostgreSQL and NATS answer, NOT_SERVING from the start of a shutdown.
           readinessProbe:
             {{- include "training-lib.grpcProbe" (dict "root" . "service" .Values.app.grpcService "probe" .Values.probes.readiness) | nindent 12 }}
+          {{- end }}
           {{- if gt (float64 .Values.preStopSleepSeconds) 0.0 }}
           # Endpoints drop the pod while it still serves; SIGTERM follows the sleep.
           lifecycle:

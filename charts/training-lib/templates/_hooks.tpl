@@ -65,7 +65,7 @@ spec:
 {{- end -}}
 
 {{- define "training-lib.streamsJob" -}}
-{{- if .Values.streams.provision -}}
+{{- if and .Values.streams .Values.streams.provision -}}
 {{- $env := printf "%s\n- name: NATS_STREAM_REPLICAS\n  value: %q" (include "training-lib.natsEnv" (dict "root" . "prefix" "")) (toString (int .Values.global.nats.streamReplicas)) -}}
 {{- $command := list "python" "-m" "training_events" "provision" "--contexts" (join "," .Values.app.streams) -}}
 {{ include "training-lib.hookJob" (dict "root" . "name" "streams" "component" "streams" "weight" -10 "job" .Values.streams "command" $command "env" $env) }}
@@ -73,7 +73,7 @@ spec:
 {{- end -}}
 
 {{- define "training-lib.migrationJob" -}}
-{{- if .Values.migrations.enabled -}}
+{{- if and .Values.migrations .Values.migrations.enabled -}}
 {{- $env := printf "%s\n%s" (include "training-lib.settingsEnv" . | trim) (include "training-lib.secretEnv" . | trim) -}}
 {{ include "training-lib.hookJob" (dict "root" . "name" "migrate" "component" "migration" "weight" -5 "job" .Values.migrations "args" (list "migrate") "env" $env) }}
 {{- end -}}

@@ -47,11 +47,57 @@ spec:
   selector:
     {{- include "training-lib.selectorLabels" . | nindent 4 }}
   ports:
+    {{- if .Values.app.httpPort }}
+    - name: http
+      port: {{ int .Values.app.httpPort }}
+      targetPort: http
+      protocol: TCP
+      appProtocol: http
+    {{- else }}
     - name: grpc
       port: {{ int .Values.app.grpcPort }}
       targetPort: grpc
       protocol: TCP
       appProtocol: kubernetes.io/h2c
+    {{- end }}
+{{- end -}}
+
+{{/* Opt-in Ingress of an HTTP app (the gateway): `ingress.enabled`, class, hosts and TLS from values. */}}
+{{- define "training-lib.ingress" -}}
+{{- if and .Values.ingress .Values.ingress.enabled -}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ include "training-lib.fullname" . }}
+  labels:
+    {{- include "training-lib.labels" . | nindent 4 }}
+  {{- with .Values.ingress.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with .Values.ingress.className }}
+  ingressClassName: {{ . }}
+  {{- end }}
+  {{- with .Values.ingress.tls }}
+  tls:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  rules:
+    {{- range $host := required (printf "%s: ingress.hosts needs at least one host when ingress.enabled is true" .Chart.Name) .Values.ingress.hosts }}
+    - host: {{ $host | quote }}
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: {{ include "training-lib.fullname" $ }}
+                port:
+                  name: http
+    {{- end }}
+{{- end -}}
 {{- end -}}
 
 {{- define "training-lib.pdb" -}}
@@ -147,7 +193,7 @@ spec:
     - from:
         - {{- toYaml $platform | nindent 10 }}
       ports:
-        - port: {{ int .Values.app.grpcPort }}
+        - port: {{ include "training-lib.port" . }}
           protocol: TCP
     {{- with .Values.networkPolicy.extraIngress }}
     {{- toYaml . | nindent 4 }}
@@ -189,6 +235,7 @@ spec:
 {{ include "training-lib.pdb" . }}
 {{ include "training-lib.hpa" . }}
 {{ include "training-lib.networkpolicy" . }}
+{{ include "training-lib.ingress" . }}
 {{ include "training-lib.streamsJob" . }}
 {{ include "training-lib.migrationJob" . }}
 {{- end -}}

@@ -75,6 +75,25 @@ timeoutSeconds: {{ int .probe.timeoutSeconds }}
 failureThreshold: {{ int .probe.failureThreshold }}
 {{- end -}}
 
+{{/* An HTTP probe of an HTTP app (the gateway): dict "root" . "path" "/healthz" "probe" .Values.probes.x */}}
+{{- define "training-lib.httpProbe" -}}
+httpGet:
+  path: {{ .path }}
+  port: http
+periodSeconds: {{ int .probe.periodSeconds }}
+timeoutSeconds: {{ int .probe.timeoutSeconds }}
+failureThreshold: {{ int .probe.failureThreshold }}
+{{- end -}}
+
+{{/* The port the app listens on: gRPC for the services, HTTP for an HTTP app (app.httpPort). */}}
+{{- define "training-lib.portName" -}}
+{{- if .Values.app.httpPort -}}http{{- else -}}grpc{{- end -}}
+{{- end -}}
+
+{{- define "training-lib.port" -}}
+{{- if .Values.app.httpPort -}}{{ int .Values.app.httpPort }}{{- else -}}{{ int .Values.app.grpcPort }}{{- end -}}
+{{- end -}}
+
 {{/* preStop sleep + the service's own shutdown grace + a margin for closing the pool and flushing telemetry. */}}
 {{- define "training-lib.terminationGracePeriodSeconds" -}}
 {{- addf .Values.preStopSleepSeconds .Values.shutdownGraceSeconds .Values.terminationMarginSeconds | ceil | int64 -}}

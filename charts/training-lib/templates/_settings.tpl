@@ -9,7 +9,7 @@ are always references to existing Secrets, never values.
 {{- define "training-lib.settings" -}}
 {{- $prefix := .Values.app.envPrefix -}}
 {{- $settings := dict -}}
-{{- $owned := dict "GRPC_PORT" "app.grpcPort" "SHUTDOWN_GRACE_SECONDS" "shutdownGraceSeconds" "NATS_STREAM_REPLICAS" "global.nats.streamReplicas" "FACE_WORKERS" "faceWorkers.workers" "DATABASE_URL" "database.url" "NATS_URL" "global.nats.url" "NATS_USER" "global.nats.user" "NATS_PASSWORD" "global.nats.password" "NATS_TOKEN" "global.nats.token" -}}
+{{- $owned := dict "GRPC_PORT" "app.grpcPort" "HTTP_PORT" "app.httpPort" "SHUTDOWN_GRACE_SECONDS" "shutdownGraceSeconds" "NATS_STREAM_REPLICAS" "global.nats.streamReplicas" "FACE_WORKERS" "faceWorkers.workers" "DATABASE_URL" "database.url" "NATS_URL" "global.nats.url" "NATS_USER" "global.nats.user" "NATS_PASSWORD" "global.nats.password" "NATS_TOKEN" "global.nats.token" -}}
 {{- range $name, $value := .Values.config -}}
 {{- if hasKey $owned $name -}}
 {{- fail (printf "%s: config.%s is set by the chart: use %s instead" $.Chart.Name $name (get $owned $name)) -}}
@@ -21,9 +21,15 @@ are always references to existing Secrets, never values.
 {{- $_ := set $settings (printf "%s%s" $prefix $name) (tpl (toString $value) $) -}}
 {{- end -}}
 {{- end -}}
+{{- if .Values.app.httpPort -}}
+{{- $_ := set $settings (printf "%sHTTP_PORT" $prefix) (toString (int .Values.app.httpPort)) -}}
+{{- else -}}
 {{- $_ := set $settings (printf "%sGRPC_PORT" $prefix) (toString (int .Values.app.grpcPort)) -}}
+{{- end -}}
 {{- $_ := set $settings (printf "%sSHUTDOWN_GRACE_SECONDS" $prefix) (toString .Values.shutdownGraceSeconds) -}}
+{{- if .Values.app.streams -}}
 {{- $_ := set $settings (printf "%sNATS_STREAM_REPLICAS" $prefix) (toString (int .Values.global.nats.streamReplicas)) -}}
+{{- end -}}
 {{- with .Values.faceWorkers -}}
 {{- $_ := set $settings (printf "%sFACE_WORKERS" $prefix) (toString (int .workers)) -}}
 {{- end -}}
@@ -62,12 +68,17 @@ are always references to existing Secrets, never values.
 {{- end }}
 {{- end -}}
 
-{{/* Every secret setting of the service: database URL, NATS, and the service's own (`secretEnv`). */}}
+{{/* Every secret setting of the service: database URL, NATS, and the service's own (`secretEnv`).
+An app without a database (no `database` value) or without streams (the gateway) gets neither. */}}
 {{- define "training-lib.secretEnv" -}}
 {{- $prefix := .Values.app.envPrefix -}}
 {{- $chart := .Chart.Name -}}
+{{- if .Values.database }}
 {{ include "training-lib.secretKeyEnv" (dict "env" (printf "%sDATABASE_URL" $prefix) "ref" .Values.database.url "path" "database.url" "chart" $chart) }}
+{{- end }}
+{{- if .Values.app.streams }}
 {{ include "training-lib.natsEnv" (dict "root" . "prefix" $prefix) }}
+{{- end }}
 {{- range $name := keys .Values.secretEnv | sortAlpha }}
 {{ include "training-lib.secretKeyEnv" (dict "env" (printf "%s%s" $prefix $name) "ref" (get $.Values.secretEnv $name) "path" (printf "secretEnv.%s" $name) "chart" $chart) }}
 {{- end }}
