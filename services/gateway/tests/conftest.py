@@ -26,12 +26,15 @@ from training.courses.v1 import courses_pb2 as cpb
 from training.courses.v1 import courses_pb2_grpc
 from training.identity.v1 import identity_pb2 as ipb
 from training.identity.v1 import identity_pb2_grpc
+from training_certificates.service import MIGRATIONS as CERTIFICATES_MIGRATIONS
+from training_certificates.service import CertificatesService
+from training_certificates.testing import certificates_settings
 from training_courses.service import MIGRATIONS as COURSES_MIGRATIONS
 from training_courses.service import CoursesService
 from training_courses.settings import CoursesSettings
 from training_courses.testing import Campus, OpenClass, School, service_settings
 from training_devstack import secrets as dev_secrets
-from training_devstack.embedded import NatsServer
+from training_devstack.embedded import NatsServer, free_port
 from training_gateway.server import GracefulServer, build_server
 from training_gateway.settings import GatewaySettings
 from training_identity.bootstrap import create_operator
@@ -95,6 +98,7 @@ class Platform:
     identity: ServiceApp
     courses: ServiceApp
     learning: ServiceApp
+    certificates: ServiceApp
     gateway: GatewaySettings
     base_url: str
     media_dir: Path
@@ -186,81 +190,115 @@ def require_binary(name: str) -> str:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def platform(test_databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     scratch = tmp_path_factory.mktemp("gateway-platform")
-    nats = NatsServer(scratch / "nats" / "store").start()
     secrets = dev_secrets.generate()
     rulebook = scratch / "journey-rulebook.json"
     rulebook.write_text(json.dumps(journey_rulebook(), ensure_ascii=False))
     load_rulebook(str(rulebook))
     media_dir = scratch / "media"
     make_lesson_video(media_dir)
-    identity_db = await migrated_database(test_databases, "gw_identity", IDENTITY_MIGRATIONS)
-    courses_db = await migrated_database(test_databases, "gw_courses", COURSES_MIGRATIONS)
-    learning_db = await migrated_database(test_databases, "gw_learning", LEARNING_MIGRATIONS)
-    try:
-        async with running_app(
-            IdentityService(), identity_settings(database_url=identity_db, nats_url=nats.url, secrets=secrets)
-        ) as identity:
-            common = {"nats_url": nats.url, "identity_port": identity.port, "rulebook": str(rulebook)}
-            async with (
-                running_app(
-                    CoursesService(),
-                    service_settings(
-                        CoursesSettings, database_url=courses_db, secret=secrets["client_secret_courses"], **common
-                    ),
-                ) as courses,
-                running_app(
-                    LearningService(),
-                    service_settings(
-                        LearningSettings, database_url=learning_db, secret=secrets["client_secret_learning"], **common
-                    ),
-                ) as learning,
-            ):
-                gateway_settings = GatewaySettings(
-                    http_host="127.0.0.1",
-                    http_port=0,
-                    identity_url=f"127.0.0.1:{identity.port}",
-                    courses_url=f"127.0.0.1:{courses.port}",
-                    learning_url=f"127.0.0.1:{learning.port}",
-                    required_services=["identity", "courses", "learning"],
-                    media_roots=f"journey={media_dir}",
-                    log_format="text",
-                    shutdown_grace_seconds=5,
-                    # As behind an ingress: each test can be its own client for the rate limits.
-                    trust_forwarded_for=True,
-                )
-                server = build_server(gateway_settings, server_class=QuietServer)
-                serving = asyncio.create_task(server.serve())
-                await wait_until(lambda: server.started, timeout=20, what="the gateway to listen")
-                channel = insecure_channel(f"127.0.0.1:{identity.port}")
-                stub = identity_pb2_grpc.IdentityServiceStub(channel)
-                settings = identity.settings
-                assert isinstance(settings, IdentitySettings)
-                await create_operator(settings, "gw-operator", OPERATOR_PASSWORD, "平台运营")
-                signed_in = await stub.Login(ipb.LoginRequest(login="gw-operator", password=OPERATOR_PASSWORD))
-                operator = Person(
-                    user_id=signed_in.user.user_id,
-                    role=common_pb2.ROLE_OPERATOR,
-                    token=signed_in.tokens.access_token,
-                    login="gw-operator",
-                )
-                people = People(stub, operator, secrets)
-                courses_channel = insecure_channel(f"127.0.0.1:{courses.port}")
-                campus = Campus(courses_pb2_grpc.CoursesServiceStub(courses_channel), people)
-                try:
-                    yield Platform(
-                        people=people,
-                        campus=campus,
-                        identity=identity,
-                        courses=courses,
-                        learning=learning,
-                        gateway=gateway_settings,
-                        base_url=f"http://127.0.0.1:{server.port}",
-                        media_dir=media_dir,
-                    )
-                finally:
-                    server.should_exit = True
-                    await serving
-                    await channel.close()
-                    await courses_channel.close()
-    finally:
-        nats.stop()
+    databases = {
+        name: await migrated_database(test_databases, f"gw_{name}", migrations)
+        for name, migrations in (
+            ("identity", IDENTITY_MIGRATIONS),
+            ("courses", COURSES_MIGRATIONS),
+            ("learning", LEARNING_MIGRATIONS),
+            ("certificates", CERTIFICATES_MIGRATIONS),
+        )
+    }
+    # Known before the services start: certificates print the verification page's address in QR codes.
+    gateway_port = free_port()
+    base_url = f"http://127.0.0.1:{gateway_port}"
+    async with contextlib.AsyncExitStack() as stack:
+        nats = NatsServer(scratch / "nats" / "store").start()
+        stack.callback(nats.stop)
+        identity = await stack.enter_async_context(
+            running_app(
+                IdentityService(),
+                identity_settings(database_url=databases["identity"], nats_url=nats.url, secrets=secrets),
+            )
+        )
+        common = {"nats_url": nats.url, "identity_port": identity.port, "rulebook": str(rulebook)}
+        courses = await stack.enter_async_context(
+            running_app(
+                CoursesService(),
+                service_settings(
+                    CoursesSettings,
+                    database_url=databases["courses"],
+                    secret=secrets["client_secret_courses"],
+                    **common,
+                ),
+            )
+        )
+        learning = await stack.enter_async_context(
+            running_app(
+                LearningService(),
+                service_settings(
+                    LearningSettings,
+                    database_url=databases["learning"],
+                    secret=secrets["client_secret_learning"],
+                    **common,
+                ),
+            )
+        )
+        certificates = await stack.enter_async_context(
+            running_app(
+                CertificatesService(),
+                certificates_settings(
+                    database_url=databases["certificates"],
+                    nats_url=nats.url,
+                    identity_port=identity.port,
+                    secrets=secrets,
+                    verification_url=f"{base_url}/verify",
+                ),
+            )
+        )
+        gateway_settings = GatewaySettings(
+            http_host="127.0.0.1",
+            http_port=gateway_port,
+            identity_url=f"127.0.0.1:{identity.port}",
+            courses_url=f"127.0.0.1:{courses.port}",
+            learning_url=f"127.0.0.1:{learning.port}",
+            certificates_url=f"127.0.0.1:{certificates.port}",
+            required_services=["identity", "courses", "learning", "certificates"],
+            media_roots=f"journey={media_dir}",
+            log_format="text",
+            shutdown_grace_seconds=5,
+            # As behind an ingress: each test can be its own client for the rate limits.
+            trust_forwarded_for=True,
+        )
+        server = build_server(gateway_settings, server_class=QuietServer)
+        serving = asyncio.create_task(server.serve())
+
+        async def stop_gateway() -> None:
+            server.should_exit = True
+            await serving
+
+        stack.push_async_callback(stop_gateway)
+        await wait_until(lambda: server.started, timeout=20, what="the gateway to listen")
+        identity_channel = insecure_channel(f"127.0.0.1:{identity.port}")
+        stack.push_async_callback(identity_channel.close)
+        courses_channel = insecure_channel(f"127.0.0.1:{courses.port}")
+        stack.push_async_callback(courses_channel.close)
+        stub = identity_pb2_grpc.IdentityServiceStub(identity_channel)
+        settings = identity.settings
+        assert isinstance(settings, IdentitySettings)
+        await create_operator(settings, "gw-operator", OPERATOR_PASSWORD, "平台运营")
+        signed_in = await stub.Login(ipb.LoginRequest(login="gw-operator", password=OPERATOR_PASSWORD))
+        operator = Person(
+            user_id=signed_in.user.user_id,
+            role=common_pb2.ROLE_OPERATOR,
+            token=signed_in.tokens.access_token,
+            login="gw-operator",
+        )
+        people = People(stub, operator, secrets)
+        yield Platform(
+            people=people,
+            campus=Campus(courses_pb2_grpc.CoursesServiceStub(courses_channel), people),
+            identity=identity,
+            courses=courses,
+            learning=learning,
+            certificates=certificates,
+            gateway=gateway_settings,
+            base_url=base_url,
+            media_dir=media_dir,
+        )

@@ -151,3 +151,13 @@ async def test_cors_answers_only_configured_origins(platform, origin) -> None:
             "/api/v1/sessions", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
         )
     assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize("token", ["a\x7fb", "é", "a b"])
+async def test_a_malformed_bearer_token_is_refused_without_calling_a_service(platform, token) -> None:
+    async with platform.client() as http:
+        response = await http.get(
+            "/api/v1/enrollments", headers=[(b"authorization", b"Bearer " + token.encode("utf-8"))]
+        )
+    assert response.status_code == 401
+    assert response.json()["reason"] == "TOKEN_MALFORMED"

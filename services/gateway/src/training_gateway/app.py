@@ -6,6 +6,7 @@ cross-cutting layers (telemetry, access log, body limit, CORS, problem details).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,12 +21,14 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from training_gateway import problems
+from training_gateway.deps import BadToken
 from training_gateway.middleware import AccessLog, BodyLimit
 from training_gateway.ratelimit import RateLimited, RateLimiter
 from training_gateway.routes import accounts, certificates, face, media, study, system, training, web
 from training_gateway.settings import GatewaySettings
 from training_gateway.upstream import Upstreams
 
+log = logging.getLogger(__name__)
 WEB = Path(__file__).parent / "web"
 ROUTERS = [
     system.router,
@@ -71,7 +74,22 @@ def _install_error_handlers(app: FastAPI) -> None:
             retry_after_seconds=exc.retry_after,
         )
 
+    async def bad_token(request: Request, exc: Exception) -> Any:
+        return problems.problem_response(
+            401,
+            detail="the bearer token is malformed",
+            instance=request.url.path,
+            code="UNAUTHENTICATED",
+            reason="TOKEN_MALFORMED",
+        )
+
+    async def unexpected(request: Request, exc: Exception) -> Any:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problems.problem_response(500, detail="an unexpected error occurred", instance=request.url.path)
+
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(grpc.aio.AioRpcError, rpc_error)
+    app.add_exception_handler(BadToken, bad_token)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RateLimited, rate_limited)

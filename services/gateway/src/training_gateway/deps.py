@@ -3,6 +3,7 @@ services, the client's address for rate limits, and request-body building blocks
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
@@ -16,11 +17,26 @@ from training_gateway.upstream import Upstreams
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/sessions (identity).")
 
 
+# RFC 6750 b64token: what a bearer token may be made of (an access token is a JWT: base64url and dots).
+_B64TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+_MAX_TOKEN = 8192
+
+
+class BadToken(Exception):
+    """A bearer credential that cannot be a token (answered 401 without calling a service)."""
+
+
 def authorization(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str | None:
-    """The caller's `Authorization` header value, for the services to verify."""
-    return f"Bearer {credentials.credentials}" if credentials else None
+    """The caller's `Authorization` header value, for the services to verify. Only a well-formed
+    token is passed on: gRPC metadata carries printable ASCII only."""
+    if credentials is None:
+        return None
+    token = credentials.credentials
+    if len(token) > _MAX_TOKEN or not _B64TOKEN.fullmatch(token):
+        raise BadToken
+    return f"Bearer {token}"
 
 
 Auth = Annotated[str | None, Depends(authorization)]
