@@ -197,7 +197,7 @@ async function renderFace() {
       <h3 id="enroll-h">2. ${t("face_enroll")}</h3>
       <p id="enroll-state" class="${status.enrolled ? "ok" : "muted"}">${status.enrolled ? t("face_enrolled", { at: when(status.enrolled_at) }) : t("face_not_enrolled")}</p>
       <video id="face-camera" autoplay muted playsinline aria-label="${t("face_camera")}"></video>
-      <p class="row"><button type="button" id="enroll" ${status.consented ? "" : "disabled"}>${t("face_enroll")}</button>
+      <p class="row"><button type="button" id="enroll" disabled>${t("face_enroll")}</button>
       <a href="#/classes" id="go-classes" ${status.enrolled ? "" : "hidden"}>${t("face_go_classes")}</a></p>
     </section>`;
   leaveView = async () => closeCamera();
@@ -211,7 +211,9 @@ async function renderFace() {
   });
   const camera = document.getElementById("face-camera");
   try { await openCamera(camera); } catch (error) { notify(t("camera_denied", { error: error.message }), true); return; }
-  document.getElementById("enroll").addEventListener("click", async (event) => {
+  const enroll = document.getElementById("enroll");
+  enroll.disabled = !status.consented;  // consent first, and a camera picture to send
+  enroll.addEventListener("click", async (event) => {
     event.target.disabled = true;
     try {
       const enrolled = await api("PUT", "/api/v1/face/enrollment", { image: captureFrame(camera) });
@@ -290,7 +292,7 @@ async function renderStudy(enrollmentId, lessonId) {
       <div>
         <video id="player" preload="auto" playsinline muted src="${esc(mediaUrl(lesson.media_ref))}"></video>
         <div class="row">
-          <button type="button" id="start">${t("study_start")}</button>
+          <button type="button" id="start" disabled>${t("study_start")}</button>
           <button type="button" id="play" hidden>${t("study_play")}</button>
           <button type="button" id="pause" class="secondary" hidden>${t("study_pause")}</button>
           <button type="button" id="resume-check" hidden>${t("study_resume_check")}</button>
@@ -350,7 +352,10 @@ class LessonPlayer {
     this.button("pause").addEventListener("click", () => this.video.pause());
     this.button("resume-check").addEventListener("click", () => this.faceCheck());
     this.button("end").addEventListener("click", () => this.end());
-    try { await openCamera(this.camera); } catch (error) { this.say(t("camera_denied", { error: error.message }), true); }
+    try {
+      await openCamera(this.camera);
+      this.button("start").disabled = false;  // the start check needs a camera picture
+    } catch (error) { this.say(t("camera_denied", { error: error.message }), true); }
   }
 
   async leave() {
@@ -418,7 +423,7 @@ class LessonPlayer {
     } catch (error) {
       this.say(t("start_failed", { error: error.message }), true);
     } finally {
-      this.button("start").disabled = false;
+      this.button("start").disabled = !this.camera.videoWidth;
       this.showControls();
     }
   }
