@@ -161,3 +161,23 @@ async def test_a_malformed_bearer_token_is_refused_without_calling_a_service(pla
         )
     assert response.status_code == 401
     assert response.json()["reason"] == "TOKEN_MALFORMED"
+
+
+async def test_public_verification_needs_no_account_and_is_rate_limited(platform) -> None:
+    headers = {"X-Forwarded-For": f"192.0.2.{uuid.uuid4().int % 250}"}
+    query = {"serial_number": "440106-2026-999999", "verification_code": "ABCDEFGH"}
+    statuses = []
+    async with platform.client() as http:
+        first = await http.get("/api/v1/public/certificates/verification", params=query, headers=headers)
+        statuses.append(first.status_code)
+        for _ in range(platform.gateway.verify_burst):
+            response = await http.get("/api/v1/public/certificates/verification", params=query, headers=headers)
+            statuses.append(response.status_code)
+        missing = await http.get(
+            "/api/v1/public/certificates/token-verification", headers={"X-Forwarded-For": "192.0.2.251"}
+        )
+    assert first.json()["verification"]["result"] == "VERIFICATION_RESULT_UNKNOWN"
+    assert statuses[: platform.gateway.verify_burst] == [200] * platform.gateway.verify_burst
+    assert statuses[-1] == 429
+    assert missing.status_code == 400
+    assert [e["field"] for e in missing.json()["errors"]] == ["token"]
