@@ -18,8 +18,10 @@ from training_devstack.demo import DEMO_PASSWORD, DEMO_TRAINEE_ID, _auth
 
 SYLLABUS_TITLE = "危险化学品生产单位安全管理人员初训大纲（演示）"
 CLASS_TITLE = "2026年第1期安全管理人员初训班（演示）"
-# The bundled 60-second test pattern (training_devstack/media); one demo class hour is one minute.
-MEDIA = "media://demo/demo-lesson-60s.mp4"
+# The bundled 75-second test pattern (training_devstack/media): one demo class hour is one minute, and
+# a lesson a little longer than that leaves room for the heartbeats' timing (media/README.md).
+MEDIA = "media://demo/demo-lesson-75s.mp4"
+LESSON_SECONDS = 75
 TOPICS = (("law", "安全生产法律法规", "安全生产法律法规要点"), ("hazard", "危险化学品安全管理", "危险化学品辨识与管控"))
 
 
@@ -85,7 +87,7 @@ async def seed_training(host: str, secrets: dict[str, str]) -> list[str]:
                     topic_id=topic.topic_id,
                     credited_hours=1,
                     teacher_id=teacher_login.user.user_id,
-                    lessons=[cpb.Lesson(title=f"{title}（第1讲）", duration_seconds=60, media_ref=MEDIA)],
+                    lessons=[cpb.Lesson(title=f"{title}（第1讲）", duration_seconds=LESSON_SECONDS, media_ref=MEDIA)],
                 )
                 course = (
                     await _retry_until_known(
