@@ -9,4 +9,5 @@ pytest_plugins = [
     "training_rulebook.testing",
     "training_courses.testing",
     "training_learning.testing",
+    "training_exams.testing",
 ]
