@@ -41,10 +41,14 @@ class Keys:
 
     def __init__(self, content: bytes) -> None:
         self.by_stem: dict[str, set[str]] = {}
+        # The options of each question in the bank's order.
+        self.options: dict[str, list[str]] = {}
         for q in json.loads(content)["questions"]:
             if q["type"] == "true_false":
+                self.options[q["stem"]] = ["正确", "错误"]
                 self.by_stem[q["stem"]] = {"正确" if q["answer"] else "错误"}
             else:
+                self.options[q["stem"]] = q["options"]
                 self.by_stem[q["stem"]] = {q["options"]["ABCDEFGH".index(letter)] for letter in q["answer"]}
 
     def right(self, question: pb.PaperQuestion) -> list[int]:
@@ -53,9 +57,9 @@ class Keys:
         return [i for i, text in enumerate(question.options) if text in correct]
 
     def wrong(self, question: pb.PaperQuestion) -> list[int]:
-        """One wrong option."""
+        """A selection that scores nothing: one wrong option, or (every option being correct) only one of them."""
         correct = self.by_stem[question.stem]
-        return [next(i for i, text in enumerate(question.options) if text not in correct)]
+        return [next((i for i, text in enumerate(question.options) if text not in correct), 0)]
 
     def partial(self, question: pb.PaperQuestion) -> list[int]:
         """Some, not all, correct options of a multiple-choice question."""
@@ -83,7 +87,7 @@ class Finalist:
 
 async def complete_class(classroom: Classroom, where: ExamClass, finalist: Finalist) -> None:
     """Study every lesson of the class honestly to its end, until learning reports the class complete."""
-    for lesson in where.opened.lessons():
+    for lesson in where.school_class.lessons():
         player = await classroom.start(finalist.person, finalist.enrollment_id, lesson.lesson_id, FACES[SAME_PERSON])
         await player.study(lesson.duration_seconds, FACES[SAME_PERSON])
         await player.end(FACES[SAME_PERSON])

@@ -299,7 +299,7 @@ async def test_the_graded_event_carries_the_enrollment_and_the_result(exam_offic
     graded = ev.AttemptGraded.FromString(messages[0].data)
     assert (graded.exam_id, graded.kind, graded.enrollment_id) == (exam.exam_id, ev.EXAM_KIND_MOCK, enrollment_id)
     assert (graded.class_id, graded.trainee_id) == (where.class_id, trainee.user_id)
-    assert (graded.institution_id, graded.region_code) == (where.opened.school.institution_id, "440106")
+    assert (graded.institution_id, graded.region_code) == (where.school_class.school.institution_id, "440106")
     assert (graded.score, graded.max_points, graded.pass_mark, graded.passed) == (100, 100, 80, True)
     assert graded.qualification_type == R.QUALIFICATION_TYPE_SAFETY_MANAGER_HIGH_RISK
     assert graded.training_kind == R.TRAINING_KIND_INITIAL

@@ -46,11 +46,11 @@ async def test_a_file_with_bad_rows_is_refused_whole_and_nothing_is_imported(exa
 async def test_a_new_version_waits_for_review_and_only_approved_versions_are_examined(exam_office, campus) -> None:
     where = await exam_office.exam_class()
     imported = await exam_office.stub.ImportBank(
-        pb.ImportBankRequest(content=own_bank()), metadata=where.opened.school.staff.metadata
+        pb.ImportBankRequest(content=own_bank()), metadata=where.school_class.school.staff.metadata
     )
     bank = imported.bank
     assert (imported.version, bank.versions[0].status) == (1, pb.BANK_VERSION_STATUS_PENDING_REVIEW)
-    assert bank.institution_id == where.opened.school.institution_id
+    assert bank.institution_id == where.school_class.school.institution_id
     assert bank.versions[0].question_count == 110
 
     pending = await rpc_failure(
@@ -151,7 +151,7 @@ async def test_a_bank_for_other_qualifications_cannot_examine_a_class(exam_offic
     document["qualification_types"] = ["principal_non_high_risk"]
     imported = await exam_office.stub.ImportBank(
         pb.ImportBankRequest(content=json.dumps(document, ensure_ascii=False).encode()),
-        metadata=where.opened.school.staff.metadata,
+        metadata=where.school_class.school.staff.metadata,
     )
     approved = await exam_office.stub.ReviewBankVersion(
         pb.ReviewBankVersionRequest(
@@ -161,7 +161,7 @@ async def test_a_bank_for_other_qualifications_cannot_examine_a_class(exam_offic
     )
     listed = await exam_office.stub.ListBanks(
         pb.ListBanksRequest(qualification_type=R.QUALIFICATION_TYPE_PRINCIPAL_NON_HIGH_RISK),
-        metadata=where.opened.school.staff.metadata,
+        metadata=where.school_class.school.staff.metadata,
     )
     assert imported.bank.bank_id in {b.bank_id for b in listed.banks}
 

@@ -113,18 +113,18 @@ def exams_stub(exams_channel: grpc.aio.Channel) -> exams_pb2_grpc.ExamsServiceSt
 
 @dataclass
 class ExamClass:
-    """An open class and the exams defined for it."""
+    """A class exams knows, the admin of its institution, and the exams defined for it."""
 
-    opened: OpenClass
+    class_id: str
+    admin: Person
+    # The class as courses opened it (None for a class known only from published events).
+    opened: OpenClass | None = None
     exams: dict[str, pb.Exam] = field(default_factory=dict)
 
     @property
-    def class_id(self) -> str:
-        return self.opened.class_id
-
-    @property
-    def admin(self) -> Person:
-        return self.opened.school.admin
+    def school_class(self) -> OpenClass:
+        assert self.opened is not None, "this class was not opened through courses"
+        return self.opened
 
 
 class ExamOffice:
@@ -163,7 +163,8 @@ class ExamOffice:
         lessons: Sequence[int] = (60,),
         region: str = "440106",
     ) -> ExamClass:
-        return ExamClass(await self.campus.open_class(topics=topics, lessons=lessons, region=region))
+        opened = await self.campus.open_class(topics=topics, lessons=lessons, region=region)
+        return ExamClass(opened.class_id, opened.school.admin, opened)
 
     async def define(
         self,
@@ -206,7 +207,7 @@ class ExamOffice:
     async def enrolled(self, where: ExamClass, trainee: Person | None = None) -> tuple[Person, str]:
         """Enroll a trainee (a new one unless given) and wait until exams knows; (trainee, enrollment id)."""
         trainee = trainee or await self.people.trainee()
-        enrollment = await self.campus.enroll(where.opened, trainee)
+        enrollment = await self.campus.enroll(where.school_class, trainee)
         await self.wait_enrolled(where, trainee)
         return trainee, enrollment.enrollment_id
 
