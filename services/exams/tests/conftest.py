@@ -20,7 +20,8 @@ from training.exams.v1 import exams_pb2 as pb
 from training.learning.v1 import learning_pb2 as lpb
 from training_events import Headers
 from training_events.envelope import format_time
-from training_exams.testing import ExamClass, ExamOffice, sample_bank
+from training_exams.sample import sample_bank
+from training_exams.testing import ExamClass, ExamOffice
 from training_identity.testing import FacePhotos, Person
 from training_learning.testing import Classroom
 from training_testkit import wait_until

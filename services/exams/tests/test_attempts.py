@@ -14,7 +14,7 @@ import grpc
 from training.common.v1 import common_pb2 as R
 from training.exams.v1 import exams_events_pb2 as ev
 from training.exams.v1 import exams_pb2 as pb
-from training_exams.testing import TOPICS, section
+from training_exams.sample import TOPICS, section
 from training_testkit import wait_until
 from training_testkit.rpc import rpc_failure
 from training_testkit.streams import published

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from training_exams.domain.bank import MAX_REPORTED, Difficulty, QuestionType, parse_bank, render_bank
-from training_exams.testing import TOPICS, sample_bank
+from training_exams.sample import TOPICS, sample_bank
 from training_runtime.errors import InvalidArgument
 
 

@@ -13,7 +13,7 @@ from training.common.v1 import common_pb2 as R
 from training.exams.v1 import exams_events_pb2 as ev
 from training.exams.v1 import exams_pb2 as pb
 from training_exams.domain.bank import parse_bank
-from training_exams.testing import sample_bank
+from training_exams.sample import sample_bank
 from training_testkit.rpc import rpc_failure
 
 

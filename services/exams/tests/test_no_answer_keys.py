@@ -26,7 +26,8 @@ from training.common.v1 import common_pb2 as R
 from training.exams.v1 import exams_events_pb2 as ev
 from training.exams.v1 import exams_pb2 as pb
 from training.exams.v1 import exams_pb2_grpc
-from training_exams.testing import ExamOffice, sample_bank, section
+from training_exams.sample import sample_bank, section
+from training_exams.testing import ExamOffice
 from training_runtime.clients import insecure_channel
 from training_testkit.rpc import rpc_failure
 

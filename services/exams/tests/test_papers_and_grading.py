@@ -14,7 +14,7 @@ from training_exams.domain.bank import Difficulty, QuestionType, parse_bank
 from training_exams.domain.exam import ExamKind, check_blueprint, pass_mark
 from training_exams.domain.grading import Verdict, grade, judge, selection_problem
 from training_exams.domain.paper import Section, SeededStream, Snapshot, assemble
-from training_exams.testing import TOPICS, sample_bank
+from training_exams.sample import TOPICS, sample_bank
 from training_rulebook import load_rulebook
 from training_runtime.errors import Validator
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 
 import grpc
 import pytest
@@ -24,6 +23,7 @@ from training.exams.v1 import exams_pb2 as pb
 from training.exams.v1 import exams_pb2_grpc
 from training_courses.testing import Campus, OpenClass, service_settings
 from training_devstack.embedded import NatsServer
+from training_exams.sample import official_blueprint, sample_bank
 from training_exams.service import MIGRATIONS, ExamsService
 from training_exams.settings import ExamsSettings
 from training_identity.testing import People, Person, migrated_database
@@ -31,31 +31,6 @@ from training_runtime.clients import insecure_channel
 from training_runtime.clock import ManualClock
 from training_runtime.server.app import ServiceApp
 from training_testkit import TestDatabases, running_app, wait_until
-
-SAMPLE_BANK = "work_safety_basics.json"
-TOPICS = ("hazardous_chemicals", "fire", "electrical", "confined_space", "emergency")
-
-
-def sample_bank() -> bytes:
-    """The sample bank shipped with the service (110 questions, five topics)."""
-    return resources.files("training_exams").joinpath("data", SAMPLE_BANK).read_bytes()
-
-
-def section(kind: int, count: int, points: float, topic: str = "", difficulty: int = 0) -> pb.BlueprintSection:
-    return pb.BlueprintSection(type=kind, topic=topic, difficulty=difficulty, count=count, points=points)
-
-
-def official_blueprint() -> list[pb.BlueprintSection]:
-    """100 points over every topic: per topic 2 single-choice (5 each), 1 multiple-choice (6), 1 true/false (4)."""
-    return [
-        s
-        for topic in TOPICS
-        for s in (
-            section(pb.QUESTION_TYPE_SINGLE_CHOICE, 2, 5, topic),
-            section(pb.QUESTION_TYPE_MULTIPLE_CHOICE, 1, 6, topic),
-            section(pb.QUESTION_TYPE_TRUE_FALSE, 1, 4, topic),
-        )
-    ]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
