@@ -7,14 +7,17 @@ import grpc
 from training.exams.v1 import exams_events_pb2 as events
 from training.exams.v1 import exams_pb2 as pb
 from training.exams.v1 import exams_pb2_grpc
-from training_exams.app.attempts import AttemptDetail, Attempts
+from training_exams.app.answering import Answers
+from training_exams.app.attempts import AttemptDetail, AttemptViews
 from training_exams.app.banks import APPROVED, PENDING, REJECTED, Banks
 from training_exams.app.catalogue import ExamDefinition
 from training_exams.app.exams import Exams, NewExam, SectionInput
-from training_exams.app.submission import CAUSE_PROTO, GRADED, IN_PROGRESS, KIND_PROTO, Cause
+from training_exams.app.starts import Starts
+from training_exams.app.submission import CAUSE_PROTO, KIND_PROTO, Cause
 from training_exams.app.views import AnswerView, AttemptView, BankView, PaperView
 from training_exams.domain.bank import Difficulty, QuestionType
 from training_exams.domain.grading import Verdict
+from training_exams.persistence.statements import GRADED, IN_PROGRESS
 from training_runtime.auth import require_principal
 from training_runtime.protoconv import from_timestamp, qualification_from_proto, qualification_to_proto, timestamp
 from training_runtime.vocabulary import QualificationType
@@ -178,9 +181,11 @@ def _detail(d: AttemptDetail) -> dict[str, object]:
 
 
 class ExamsServicer(exams_pb2_grpc.ExamsServiceServicer):
-    def __init__(self, banks: Banks, exams: Exams, attempts: Attempts) -> None:
+    def __init__(self, banks: Banks, exams: Exams, starts: Starts, answers: Answers, attempts: AttemptViews) -> None:
         self._banks = banks
         self._exams = exams
+        self._starts = starts
+        self._answers = answers
         self._attempts = attempts
 
     async def ImportBank(
@@ -262,7 +267,7 @@ class ExamsServicer(exams_pb2_grpc.ExamsServiceServicer):
     async def StartAttempt(
         self, request: pb.StartAttemptRequest, context: grpc.aio.ServicerContext
     ) -> pb.StartAttemptResponse:
-        started = await self._attempts.start(require_principal(), request.exam_id, request.face_image)
+        started = await self._starts.start(require_principal(), request.exam_id, request.face_image)
         return pb.StartAttemptResponse(
             attempt=attempt_pb(started.attempt),
             paper=paper_pb(started.paper),
@@ -273,7 +278,7 @@ class ExamsServicer(exams_pb2_grpc.ExamsServiceServicer):
     async def SaveAnswer(
         self, request: pb.SaveAnswerRequest, context: grpc.aio.ServicerContext
     ) -> pb.SaveAnswerResponse:
-        answer, applied = await self._attempts.save_answer(
+        answer, applied = await self._answers.save(
             require_principal(), request.attempt_id, request.position, request.selected, request.revision
         )
         return pb.SaveAnswerResponse(answer=answer_pb(answer), applied=applied)
@@ -281,7 +286,7 @@ class ExamsServicer(exams_pb2_grpc.ExamsServiceServicer):
     async def RecordPageLeave(
         self, request: pb.RecordPageLeaveRequest, context: grpc.aio.ServicerContext
     ) -> pb.RecordPageLeaveResponse:
-        left = await self._attempts.record_page_leave(
+        left = await self._answers.record_page_leave(
             require_principal(),
             request.attempt_id,
             from_timestamp(request.client_time) if request.HasField("client_time") else None,
@@ -291,7 +296,7 @@ class ExamsServicer(exams_pb2_grpc.ExamsServiceServicer):
     async def SubmitAttempt(
         self, request: pb.SubmitAttemptRequest, context: grpc.aio.ServicerContext
     ) -> pb.SubmitAttemptResponse:
-        detail = await self._attempts.submit(require_principal(), request.attempt_id)
+        detail = await self._answers.submit(require_principal(), request.attempt_id)
         return pb.SubmitAttemptResponse(
             attempt=attempt_pb(detail.attempt), answers=[answer_pb(a) for a in detail.answers]
         )

@@ -6,12 +6,14 @@ import grpc
 
 from training.exams.v1 import exams_pb2_grpc
 from training_exams.api import ExamsServicer
-from training_exams.app.attempts import Attempts
+from training_exams.app.answering import Answers
+from training_exams.app.attempts import AttemptViews
 from training_exams.app.banks import Banks
 from training_exams.app.catalogue import Catalogue
 from training_exams.app.deadlines import DeadlineSweeper
 from training_exams.app.exams import Exams
 from training_exams.app.projections import courses_consumer, learning_consumer
+from training_exams.app.starts import Starts
 from training_exams.policy import POLICY
 from training_exams.settings import ExamsSettings
 from training_rulebook import load_rulebook
@@ -33,11 +35,11 @@ class ExamsService:
         rulebooks = load_rulebook(settings.rulebook)
         catalogue = Catalogue(ctx.uow)
         faces = FaceVerifier(ctx.clients.channel(settings.identity_url), timeout=settings.face_check_timeout_seconds)
-        servicer = ExamsServicer(
-            Banks(ctx.uow),
-            Exams(ctx.uow, rulebooks, catalogue),
-            Attempts(ctx.uow, ctx.clock, catalogue, faces),
-        )
+        views = AttemptViews(ctx.uow, catalogue)
+        batching = {"max_batch": settings.write_batch_max, "writers": settings.batch_writers}
+        answers = Answers(ctx.uow, ctx.clock, catalogue, views, **batching)
+        starts = Starts(ctx.uow, catalogue, faces, views, **batching)
+        servicer = ExamsServicer(Banks(ctx.uow), Exams(ctx.uow, rulebooks, catalogue), starts, answers, views)
         sweeper = DeadlineSweeper(
             ctx.uow,
             catalogue,
@@ -51,8 +53,14 @@ class ExamsService:
         async def deadline_sweeper() -> None:
             await sweeper.run()
 
+        async def answer_writers() -> None:
+            await answers.run()
+
+        async def start_writers() -> None:
+            await starts.run()
+
         return Wiring(
             register=register,
             consumers=[courses_consumer(rulebooks), learning_consumer()],
-            background=[deadline_sweeper],
+            background=[deadline_sweeper, answer_writers, start_writers],
         )

@@ -21,6 +21,10 @@ class ExamsSettings(ServiceSettings):
     deadline_sweep_interval_seconds: float = Field(1.0, gt=0, le=60)
     # Attempts submitted per sweeper transaction.
     deadline_sweep_batch: int = Field(100, ge=1, le=5000)
+    # Group commit (docs/exams.md): concurrent answers and starts share a transaction, at most this
+    # many each, written by this many writers (transactions in flight) per kind.
+    write_batch_max: int = Field(256, ge=1, le=5000)
+    batch_writers: int = Field(2, ge=1, le=16)
 
     @field_validator("rulebook")
     @classmethod

@@ -105,9 +105,10 @@ class ExamClass:
 class ExamOffice:
     """Builds the exams side of a scenario through the public APIs."""
 
-    def __init__(self, stub: exams_pb2_grpc.ExamsServiceStub, campus: Campus, people: People) -> None:
+    def __init__(self, stub: exams_pb2_grpc.ExamsServiceStub, campus: Campus | None, people: People) -> None:
         self.stub = stub
-        self.campus = campus
+        # Opens classes through courses; None when classes reach exams as published events only.
+        self._campus = campus
         self.people = people
         self._platform_bank: pb.Bank | None = None
 
@@ -130,6 +131,11 @@ class ExamOffice:
                 await self.stub.GetBank(pb.GetBankRequest(bank_id=imported.bank.bank_id), metadata=operator)
             ).bank
         return self._platform_bank
+
+    @property
+    def campus(self) -> Campus:
+        assert self._campus is not None, "this office has no courses service to open classes with"
+        return self._campus
 
     async def exam_class(
         self,

@@ -13,7 +13,8 @@ import logging
 from sqlalchemy import select
 
 from training_exams.app.catalogue import Catalogue
-from training_exams.app.submission import IN_PROGRESS, Cause, close_attempt
+from training_exams.app.submission import Cause, answers_by_attempt, close_attempts
+from training_exams.persistence.statements import IN_PROGRESS
 from training_exams.persistence.tables import attempts
 from training_runtime.db import UnitOfWork
 
@@ -40,8 +41,10 @@ class DeadlineSweeper:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row in overdue:
-                await close_attempt(tx.session, tx.emit, self._catalogue, row, Cause.DEADLINE, now)
+            if overdue:
+                answers = await answers_by_attempt(tx.session, [row.id for row in overdue])
+                closing = [(row, answers.get(row.id, []), Cause.DEADLINE) for row in overdue]
+                await close_attempts(tx.session, tx.emit, self._catalogue, closing, now)
         return len(overdue)
 
     async def run(self) -> None:

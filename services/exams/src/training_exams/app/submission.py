@@ -11,25 +11,23 @@ attempt closes (and graded) or refused.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any
-
-from sqlalchemy import select
 
 from training.exams.v1 import exams_events_pb2 as events
 from training_events import Event
 from training_exams.app.catalogue import Catalogue, ExamDefinition, paper_from_json
 from training_exams.domain.exam import ExamKind
 from training_exams.domain.grading import grade
-from training_exams.persistence.tables import attempt_answers, attempts
+from training_exams.persistence.statements import ANSWERS, GRADE_ATTEMPTS, GRADED, LOCK_ATTEMPT, STORED_ANSWERS
 from training_runtime.protoconv import kind_to_proto, qualification_to_proto, timestamp
 from training_runtime.vocabulary import QualificationType, TrainingKind
 
 ATTEMPT_SUBMITTED = "training.exams.attempt.submitted.v1"
 ATTEMPT_GRADED = "training.exams.attempt.graded.v1"
-IN_PROGRESS, GRADED = "in_progress", "graded"
 
 
 class Cause(StrEnum):
@@ -43,18 +41,20 @@ CAUSE_PROTO = {c: events.SubmissionCause.Value(f"SUBMISSION_CAUSE_{c.name}") for
 
 
 async def lock_attempt(session: Any, attempt_id: uuid.UUID) -> Any:
-    return (await session.execute(select(attempts).where(attempts.c.id == attempt_id).with_for_update())).one_or_none()
+    return (await session.execute(LOCK_ATTEMPT, {"attempt_id": attempt_id})).one_or_none()
 
 
-async def answers_of(session: Any, attempt_id: uuid.UUID) -> dict[int, tuple[int, ...]]:
-    rows = (
-        await session.execute(
-            select(attempt_answers.c.position, attempt_answers.c.selected).where(
-                attempt_answers.c.attempt_id == attempt_id
-            )
-        )
-    ).all()
-    return {r.position: tuple(r.selected) for r in rows}
+async def answers_of(session: Any, attempt_id: uuid.UUID) -> list[Any]:
+    """The stored answers of an attempt: rows of (position, selected, revision)."""
+    return list((await session.execute(ANSWERS, {"attempt_id": attempt_id})).all())
+
+
+async def answers_by_attempt(session: Any, attempt_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    """The stored answers of several attempts, by attempt."""
+    found: dict[uuid.UUID, list[Any]] = {}
+    for row in await session.execute(STORED_ANSWERS, {"attempt_ids": list(attempt_ids)}):
+        found.setdefault(row.attempt_id, []).append(row)
+    return found
 
 
 def _points(hundredths: int) -> float:
@@ -68,37 +68,55 @@ async def close_attempt(
     row: Any,
     cause: Cause,
     now: datetime,
-) -> Any:
-    """Grade the locked, in-progress attempt `row`, store the result and emit both events."""
-    exam = await catalogue.exam(row.exam_id)
-    assert exam is not None, f"attempt {row.id} names exam {row.exam_id}, which is gone"
-    snapshot = await catalogue.snapshot(row.bank_version_id)
+) -> tuple[Any, list[Any]]:
+    """Grade the locked, in-progress attempt `row`, store the result and emit both events; returns
+    the graded row and the answers it was graded on."""
     answers = await answers_of(session, row.id)
-    result = grade(
-        paper_from_json(row.paper), snapshot, answers, partial_credit=exam.partial_credit, pass_mark=row.pass_mark
-    )
-    # An attempt closed for its deadline was submitted at the deadline, whenever the sweeper ran.
-    submitted_at = min(now, row.deadline) if cause is Cause.DEADLINE else now
-    updated = (
-        await session.execute(
-            attempts.update()
-            .where(attempts.c.id == row.id, attempts.c.status == IN_PROGRESS)
-            .values(
-                status=GRADED,
-                submitted_at=submitted_at,
-                cause=cause.value,
-                graded_at=now,
-                score=result.score,
-                passed=result.passed,
-                topics=[{"topic": t.topic, "points": t.points, "max_points": t.max_points} for t in result.topics],
-                answered=sum(1 for selected in answers.values() if selected),
-            )
-            .returning(*attempts.c)
+    (graded,) = await close_attempts(session, emit, catalogue, [(row, answers, cause)], now)
+    return graded, answers
+
+
+async def close_attempts(
+    session: Any,
+    emit: Callable[[Event], Awaitable[None]],
+    catalogue: Catalogue,
+    closing: Sequence[tuple[Any, Sequence[Any], Cause]],
+    now: datetime,
+) -> list[Any]:
+    """Grade locked, in-progress attempts (each with its stored answers and why it closes) in one
+    statement, emit their events, and return the graded rows in the same order."""
+    graded, parameters, topics = [], [], []
+    for row, answers, cause in closing:
+        exam = await catalogue.exam(row.exam_id)
+        assert exam is not None, f"attempt {row.id} names exam {row.exam_id}, which is gone"
+        snapshot = await catalogue.snapshot(row.bank_version_id)
+        result = grade(
+            paper_from_json(row.paper),
+            snapshot,
+            {a.position: tuple(a.selected) for a in answers},
+            partial_credit=exam.partial_credit,
+            pass_mark=row.pass_mark,
         )
-    ).one()
-    for event in attempt_events(updated, exam, [(t.topic, t.points, t.max_points) for t in result.topics]):
-        await emit(event)
-    return updated
+        changes = {
+            "status": GRADED,
+            # An attempt closed for its deadline was submitted at the deadline, whenever the sweeper ran.
+            "submitted_at": min(now, row.deadline) if cause is Cause.DEADLINE else now,
+            "cause": cause.value,
+            "graded_at": now,
+            "score": result.score,
+            "passed": result.passed,
+            "topics": [{"topic": t.topic, "points": t.points, "max_points": t.max_points} for t in result.topics],
+            "answered": sum(1 for a in answers if a.selected),
+        }
+        parameters.append({"attempt_id": row.id, **{f"p_{k}": v for k, v in changes.items() if k != "status"}})
+        graded.append(SimpleNamespace(**{**row._mapping, **changes}))
+        topics.append((exam, [(t.topic, t.points, t.max_points) for t in result.topics]))
+    if parameters:
+        await session.execute(GRADE_ATTEMPTS, parameters)
+    for row, (exam, scores) in zip(graded, topics, strict=True):
+        for event in attempt_events(row, exam, scores):
+            await emit(event)
+    return graded
 
 
 def attempt_events(row: Any, exam: ExamDefinition, topics: list[tuple[str, int, int]]) -> list[Event]:
