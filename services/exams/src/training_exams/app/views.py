@@ -17,7 +17,7 @@ from training_exams.domain.paper import PaperItem, Snapshot
 from training_runtime.vocabulary import QualificationType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuestionCountView:
     type: QuestionType
     topic: str
@@ -25,7 +25,7 @@ class QuestionCountView:
     count: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BankVersionView:
     version: int
     status: str
@@ -41,7 +41,7 @@ class BankVersionView:
     content_sha256: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BankView:
     bank_id: str
     code: str
@@ -85,7 +85,7 @@ def bank_view(bank: Any, versions: list[Any]) -> BankView:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PaperQuestionView:
     position: int
     type: QuestionType
@@ -95,7 +95,7 @@ class PaperQuestionView:
     points: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PaperView:
     questions: tuple[PaperQuestionView, ...]
     max_points: int
@@ -118,7 +118,7 @@ def paper_view(items: tuple[PaperItem, ...], snapshot: Snapshot) -> PaperView:
     return PaperView(tuple(shown), sum(item.points for item in items))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TopicScoreView:
     topic_code: str
     topic_id: str
@@ -126,7 +126,7 @@ class TopicScoreView:
     max_points: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttemptView:
     attempt_id: str
     exam_id: str
@@ -191,7 +191,7 @@ def attempt_view(row: Any, *, bank_version: int, class_topics: dict[str, str], a
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnswerView:
     position: int
     selected: tuple[int, ...]

@@ -1,39 +1,44 @@
 """Papers: a blueprint applied to a bank snapshot with a seed.
 
 The same snapshot, blueprint and seed give the same paper on any machine and any Python version:
-the random numbers come from SHA-256 in counter mode (`SeededStream`), not from the `random`
-module, whose algorithms may change between releases. An attempt records its seed, so a reviewer
+the random numbers come from SHAKE-256 of the seed (`SeededStream`), not from the `random` module,
+whose algorithms may change between releases. An attempt records its seed, so a reviewer
 reproduces the paper a trainee saw (PreviewPaper), and the paper never depends on the answer keys.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from training_exams.domain.bank import Difficulty, Question, QuestionType
 
-ASSEMBLY = "sha256-ctr-v1"
 MAX_SEED = 2**63 - 1
 
 
 class SeededStream:
-    """Deterministic uniform integers from a 63-bit seed (SHA-256 of seed and counter)."""
+    """Deterministic uniform integers from a 63-bit seed: SHAKE-256 of the seed (an extendable-output
+    function) read as big-endian 64-bit words. One digest call serves a whole paper."""
+
+    _WORDS = 128  # words produced per digest call (a 20-question paper needs about 70)
 
     def __init__(self, seed: int) -> None:
         if not 0 < seed <= MAX_SEED:
             raise ValueError(f"a seed is 1 to {MAX_SEED}")
         self._seed = seed.to_bytes(8, "big")
-        self._counter = 0
-        self._words: list[int] = []
+        self._words: tuple[int, ...] = ()
+        self._next = 0
 
     def _next64(self) -> int:
-        if not self._words:
-            digest = hashlib.sha256(self._seed + self._counter.to_bytes(8, "big")).digest()
-            self._counter += 1
-            self._words = [int.from_bytes(digest[i : i + 8], "big") for i in range(24, -1, -8)]
-        return self._words.pop()
+        if self._next == len(self._words):
+            # A longer digest of the same seed begins with the shorter one: the stream only grows.
+            count = len(self._words) + self._WORDS
+            self._words = struct.unpack(f">{count}Q", hashlib.shake_256(self._seed).digest(8 * count))
+        word = self._words[self._next]
+        self._next += 1
+        return word
 
     def below(self, n: int) -> int:
         """Uniform in [0, n) (rejection sampling, so no value is favoured)."""
