@@ -69,6 +69,9 @@ migrate: install  ## apply every service's migrations to the databases named in 
 charts: install  ## regenerate every chart's values.schema.json (after changing a chart's values)
 	$(PY) charts/values_schema.py
 
+docs: install  ## regenerate the generated parts of docs/ (the events catalogue)
+	$(PY) -m training_events.catalogue --write docs/events.md
+
 lock: | $(UV)  ## re-resolve requirements.in into requirements.lock
 	$(UV) pip compile --quiet --python-version 3.11 requirements.in -o requirements.lock
 

@@ -10,4 +10,6 @@ pytest_plugins = [
     "training_courses.testing",
     "training_learning.testing",
     "training_exams.testing",
+    "training_certificates.testing",
+    "training_supervision.testing",
 ]

@@ -42,7 +42,7 @@ async def main(database_url: str, nats_url: str) -> None:
             batch_size=256,
         ),
         nats,
-        database.sessions,
+        database.engine.begin,
         publisher="bench-consumer",
     )
     task = asyncio.create_task(runner.run())

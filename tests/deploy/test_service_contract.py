@@ -103,6 +103,16 @@ def test_other_services_find_identity_under_any_umbrella_release_name(charts) ->
         assert settings[f"{name.upper()}_IDENTITY_URL"] == "safety-identity:50051"
 
 
+def test_supervision_finds_the_owning_services_under_any_umbrella_release_name(charts) -> None:
+    manifests = charts.render("training-platform", release="safety")
+
+    settings = manifests.named("ConfigMap", "safety-supervision")["data"]
+    for name, port in (("courses", 50052), ("learning", 50053), ("certificates", 50055)):
+        service = manifests.named("Service", f"safety-{name}")
+        assert service["spec"]["ports"][0]["port"] == port
+        assert settings[f"SUPERVISION_{name.upper()}_URL"] == f"safety-{name}:{port}"
+
+
 def test_upgrade_runs_the_same_hooks_as_install(charts, app_chart) -> None:
     installed = charts.render(app_chart).of_kind("Job")
     upgraded = charts.render(app_chart, upgrade=True).of_kind("Job")

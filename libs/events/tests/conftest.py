@@ -66,11 +66,11 @@ class Backbone:
             await tx.emit(event)
 
     async def effect_rows(self) -> list:
-        async with self.database.sessions() as session:
+        async with self.database.engine.connect() as session:
             return (await session.execute(select(effects))).all()
 
     async def outbox_unpublished(self) -> int:
-        async with self.database.sessions() as session:
+        async with self.database.engine.connect() as session:
             return await session.scalar(
                 select(func.count()).select_from(tables.outbox).where(tables.outbox.c.published_at.is_(None))
             )
@@ -94,7 +94,7 @@ class Backbone:
             fetch_timeout_seconds=0.2,
             **overrides,
         )
-        runner = ConsumerRunner(spec, self.nats, self.database.sessions, publisher="testing")
+        runner = ConsumerRunner(spec, self.nats, self.database.engine.begin, publisher="testing")
         self.runners.append(runner)
         self.tasks.append(asyncio.create_task(runner.run()))
         return runner

@@ -28,7 +28,7 @@ EXPECTED: dict[str, set[int]] = {
     "ReviewCourse": {R.ROLE_OPERATOR},
     "AcceptCourse": {R.ROLE_INSTITUTION_ADMIN},
     "PublishCourse": {R.ROLE_INSTITUTION_ADMIN},
-    "WithdrawCourse": {R.ROLE_OPERATOR, R.ROLE_REGULATOR},
+    "WithdrawCourse": {R.ROLE_OPERATOR, R.ROLE_REGULATOR, R.ROLE_SERVICE},
     "GetCourse": SIGNED_IN,
     "ListCourses": SIGNED_IN,
     "ListCourseDecisions": {*INSTITUTION, R.ROLE_OPERATOR, R.ROLE_REGULATOR, R.ROLE_SERVICE},

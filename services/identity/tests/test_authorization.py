@@ -45,7 +45,7 @@ EXPECTED: dict[str, object] = {
         R.ROLE_SERVICE,
     },
     "RegisterInstitution": {R.ROLE_OPERATOR},
-    "SuspendInstitution": {R.ROLE_OPERATOR, R.ROLE_REGULATOR},
+    "SuspendInstitution": {R.ROLE_OPERATOR, R.ROLE_REGULATOR, R.ROLE_SERVICE},
     "ReinstateInstitution": {R.ROLE_OPERATOR, R.ROLE_REGULATOR},
     "GetInstitution": EVERYONE,
     "ListInstitutions": EVERYONE,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import jwt
+import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from training.common.v1 import common_pb2
@@ -50,45 +51,42 @@ async def test_five_failed_logins_lock_the_account_even_for_the_right_password(p
     assert "locked until" in right.message
 
 
-async def test_lock_lifts_after_the_lock_period(identity_database, nats_server, platform_secrets, people) -> None:
-    person = await people.trainee()
+@pytest_asyncio.fixture(loop_scope="session")
+async def clocked(identity_database, nats_server, platform_secrets):  # type: ignore[no-untyped-def]
+    """A second identity on the same database whose clock the test moves."""
     clock = ManualClock(start=datetime.now(UTC))
     settings = identity_settings(database_url=identity_database, nats_url=nats_server.url, secrets=platform_secrets)
     async with running_app(IdentityService(), settings, clock=clock) as app:
         channel = insecure_channel(f"127.0.0.1:{app.port}")
-        stub = identity_pb2_grpc.IdentityServiceStub(channel)
         try:
-            for _ in range(5):
-                await rpc_failure(stub.Login(pb.LoginRequest(login=person.login, password="Wrong-Password-1")))
-            assert (
-                await rpc_failure(stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD)))
-            ).reason == "ACCOUNT_LOCKED"
-            clock.advance(timedelta(minutes=14))
-            assert (
-                await rpc_failure(stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD)))
-            ).reason == "ACCOUNT_LOCKED"
-            clock.advance(timedelta(minutes=2))
-            assert (await stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD))).tokens.access_token
+            yield identity_pb2_grpc.IdentityServiceStub(channel), clock
         finally:
             await channel.close()
 
 
-async def test_failures_spread_beyond_the_window_do_not_lock(
-    identity_database, nats_server, platform_secrets, people
-) -> None:
+async def test_lock_lifts_after_the_lock_period(clocked, people) -> None:
+    stub, clock = clocked
     person = await people.trainee()
-    clock = ManualClock(start=datetime.now(UTC))
-    settings = identity_settings(database_url=identity_database, nats_url=nats_server.url, secrets=platform_secrets)
-    async with running_app(IdentityService(), settings, clock=clock) as app:
-        channel = insecure_channel(f"127.0.0.1:{app.port}")
-        stub = identity_pb2_grpc.IdentityServiceStub(channel)
-        try:
-            for _ in range(6):
-                await rpc_failure(stub.Login(pb.LoginRequest(login=person.login, password="Wrong-Password-1")))
-                clock.advance(timedelta(minutes=4))
-            assert (await stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD))).tokens.access_token
-        finally:
-            await channel.close()
+
+    def login(password: str):  # type: ignore[no-untyped-def]
+        return stub.Login(pb.LoginRequest(login=person.login, password=password))
+
+    for _ in range(5):
+        await rpc_failure(login("Wrong-Password-1"))
+    assert (await rpc_failure(login(PASSWORD))).reason == "ACCOUNT_LOCKED"
+    clock.advance(timedelta(minutes=14))
+    assert (await rpc_failure(login(PASSWORD))).reason == "ACCOUNT_LOCKED"
+    clock.advance(timedelta(minutes=2))
+    assert (await login(PASSWORD)).tokens.access_token
+
+
+async def test_failures_spread_beyond_the_window_do_not_lock(clocked, people) -> None:
+    stub, clock = clocked
+    person = await people.trainee()
+    for _ in range(6):
+        await rpc_failure(stub.Login(pb.LoginRequest(login=person.login, password="Wrong-Password-1")))
+        clock.advance(timedelta(minutes=4))
+    assert (await stub.Login(pb.LoginRequest(login=person.login, password=PASSWORD))).tokens.access_token
 
 
 async def test_refresh_rotates_and_a_reused_refresh_token_ends_the_session(people) -> None:

@@ -14,7 +14,7 @@ from training.common.v1 import common_pb2 as R
 from training.courses.v1 import courses_pb2 as cpb
 from training.learning.v1 import learning_events_pb2 as events
 from training.learning.v1 import learning_pb2 as pb
-from training_rulebook.testing import CAPPED_FROM, DAILY_CAP_HOURS
+from training_rulebook.testing import CAPPED_FROM, DAILY_CAP_HOURS, FULL_HOURS_FROM
 from training_testkit import wait_until
 from training_testkit.rpc import rpc_failure
 from training_testkit.streams import published
@@ -374,3 +374,28 @@ async def test_a_trainee_rates_a_finished_course_once_and_figures_follow(learner
     assert (figures.trainees, figures.completion_rate) == (1, 1.0)
     assert figures.hours_per_trainee == 1.0
     assert figures.anomaly_rate == 0.0
+
+
+async def test_forty_five_minutes_of_honest_study_earn_one_class_hour(learner, training_clock, nats_server) -> None:
+    back_to = training_clock.now()
+    training_clock.set(FULL_HOURS_FROM + timedelta(hours=1))
+    try:
+        # One topic of one hour, one 45-minute lesson, under the default rulebook's rules.
+        me = await learner(topics=(("law", 1),), lessons=(45 * 60,))
+        assert me.opened.training_class.rulebook_version == "test-45min-2036"
+        player = await me.start()
+        await study(player, until=45 * 60)
+        ended = await player.end(FACES[SAME_PERSON])
+        assert ended.face_check_passed
+    finally:
+        training_clock.set(back_to)
+    progress = await me.progress()
+    assert (progress.credited_hours, progress.class_hour_seconds) == (1.0, 2700)
+    assert progress.state == pb.ENROLLMENT_STATE_COMPLETED
+    checks = {e.closing_face_check_id for e in await me.entries() if e.kind == CREDIT}
+    # At most 15 minutes between checks: at least three brackets in 45 minutes.
+    assert len(checks) >= 3
+    completed = events.ClassCompleted.FromString(
+        (await events_of(nats_server, "training.learning.class.completed.v1", me.enrollment_id))[0].data
+    )
+    assert (completed.total_credited_hours, completed.rulebook_version) == (1.0, "test-45min-2036")

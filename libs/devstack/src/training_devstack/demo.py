@@ -119,6 +119,14 @@ async def seed(host: str, secrets: dict[str, str]) -> list[str]:
             from training_devstack.demo_exams import seed_exams
 
             lines += await seed_exams(host, secrets)
+    if installed("training_supervision_simulator"):
+        lines += [
+            "",
+            "Provincial platform simulator (what supervision delivered; fault injection; regulator commands):",
+            f"  curl --cacert {secrets['province_certificate']} \\",
+            f"    -H 'Authorization: Bearer {secrets['province_token']}' https://{host}:8443/admin/records",
+            "  (see docs/supervision-contract.md)",
+        ]
     return lines
 
 

@@ -76,7 +76,11 @@ class EmbeddedPostgres:
     def _run(self, *args: str) -> None:
         result = subprocess.run(
             [str(self.bin / args[0]), *args[1:]],
+            # The server's own user and group only: keeping root's group would make a 0701 folder
+            # (as mktemp creates) unreadable through its group bits.
             user=self._user,
+            group=self._user,
+            extra_groups=[] if self._user else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -141,6 +141,19 @@ async def wait_serving(
     raise SystemExit(f"{name} did not become SERVING within {timeout:.0f}s; see {log}")
 
 
+async def wait_listening(
+    name: str, host: str, port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{name} exited with {process.returncode}; see {log}")
+        if port_open(host, port):
+            return
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"{name} did not listen on {host}:{port} within {timeout:.0f}s; see {log}")
+
+
 def create_operator(env: dict[str, str], password: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "training_identity", "create-operator", "--username", OPERATOR_USERNAME],
@@ -161,10 +174,12 @@ async def run_platform(run_dir: Path, *, demo: bool) -> int:
     if not secrets["operator_password"]:
         secrets["operator_password"] = "Op-" + dev_secrets.new_key()[:16]
         (run_dir / "secrets.json").write_text(json.dumps(secrets, indent=2))
+    # Not a secret: where the provincial platform simulator writes the certificate supervision trusts.
+    secrets["province_certificate"] = str(run_dir / "province-simulator.pem")
     host = os.environ.get("TRAINING_BIND_HOST", "127.0.0.1")
     launches = installed_services()
     for launch in launches:
-        if launch.grpc and port_open(host, launch.port):
+        if port_open(host, launch.port):
             raise SystemExit(f"port {launch.port} for {launch.name} is taken; is the platform already running?")
     infra = start_infrastructure(run_dir)
     processes: list[tuple[Launch, subprocess.Popen[bytes]]] = []
@@ -183,7 +198,10 @@ async def run_platform(run_dir: Path, *, demo: bool) -> int:
                     [sys.executable, "-m", launch.module, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
                 )
             processes.append((launch, process))
-            await wait_serving(launch.name, f"{host}:{launch.port}", process, log)
+            if launch.grpc:
+                await wait_serving(launch.name, f"{host}:{launch.port}", process, log)
+            else:
+                await wait_listening(launch.name, host, launch.port, process, log)
             if launch.name == "identity":
                 create_operator(env, secrets["operator_password"])
         summary = []
@@ -234,10 +252,11 @@ def print_summary(
 ) -> None:
     lines = ["", "The platform is running. Press Ctrl-C to stop.", ""]
     for launch in launches:
-        lines.append(f"  {launch.name:<13} grpc://{host}:{launch.port}")
+        scheme = "grpc" if launch.grpc else "https"
+        lines.append(f"  {launch.name:<18} {scheme}://{host}:{launch.port}")
     lines += [
-        f"  {'postgresql':<13} {infra.admin_url}",
-        f"  {'nats':<13} {infra.nats_url}",
+        f"  {'postgresql':<18} {infra.admin_url}",
+        f"  {'nats':<18} {infra.nats_url}",
         "",
         f"Operator login: {OPERATOR_USERNAME} / {secrets['operator_password']}  (stored in {run_dir / 'secrets.json'})",
         "Try:",

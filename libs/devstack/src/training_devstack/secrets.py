@@ -34,6 +34,8 @@ def generate() -> dict[str, str]:
         "field_encryption_keys": f"dev-{secrets.token_hex(3)}:{new_key()}",
         "lookup_hash_key": new_key(),
         "certificate_signing_keys": f"cert-{secrets.token_hex(3)}:{new_ed25519_seed()}",
+        # The bearer token the (simulated) provincial supervision platform accepts.
+        "province_token": secrets.token_urlsafe(24),
     }
     for service in SERVICES:
         values[f"client_secret_{service}"] = secrets.token_urlsafe(24)

@@ -20,6 +20,7 @@ class Launch:
     extra_env: Callable[[dict[str, str]], dict[str, str]] = field(default=lambda _s: {})
     # Whether the process has a database and migrations.
     has_database: bool = True
+    # False for the provincial platform simulator (HTTPS): it is waited for by its port, not gRPC health.
     grpc: bool = True
 
     @property
@@ -57,11 +58,52 @@ def _rulebook_service_env(name: str) -> Callable[[dict[str, str]], dict[str, str
     return env
 
 
+SIMULATOR_PORT = 8443
+
+
+def _simulator_env(s: dict[str, str]) -> dict[str, str]:
+    return {
+        "SIMULATOR_TOKEN": s["province_token"],
+        "SIMULATOR_PORT": str(SIMULATOR_PORT),
+        "SIMULATOR_CERT_FILE": s["province_certificate"],
+    }
+
+
+def _certificates_env(s: dict[str, str]) -> dict[str, str]:
+    return {
+        **client_secret_env("certificates")(s),
+        "CERTIFICATES_CERTIFICATE_SIGNING_KEYS": s["certificate_signing_keys"],
+    }
+
+
+def _supervision_env(s: dict[str, str]) -> dict[str, str]:
+    return {
+        **client_secret_env("supervision")(s),
+        "SUPERVISION_PROVINCE_URL": f"https://127.0.0.1:{SIMULATOR_PORT}",
+        "SUPERVISION_PROVINCE_TOKEN": s["province_token"],
+        "SUPERVISION_PROVINCE_CA_FILE": s["province_certificate"],
+        # Locally, commands issued at the simulator are picked up within seconds.
+        "SUPERVISION_COMMAND_POLL_INTERVAL_SECONDS": "3",
+    }
+
+
 SERVICES: list[Launch] = [
     Launch("identity", "training_identity", 50051, "IDENTITY_", _identity_env),
     Launch("courses", "training_courses", 50052, "COURSES_", _rulebook_service_env("courses")),
     Launch("learning", "training_learning", 50053, "LEARNING_", _rulebook_service_env("learning")),
     Launch("exams", "training_exams", 50054, "EXAMS_", _rulebook_service_env("exams")),
+    Launch("certificates", "training_certificates", 50055, "CERTIFICATES_", _certificates_env),
+    # The simulator starts before supervision, which trusts the certificate it writes at start-up.
+    Launch(
+        "province-simulator",
+        "training_supervision_simulator",
+        SIMULATOR_PORT,
+        "SIMULATOR_",
+        _simulator_env,
+        has_database=False,
+        grpc=False,
+    ),
+    Launch("supervision", "training_supervision", 50056, "SUPERVISION_", _supervision_env),
 ]
 
 

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import MetaData
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from training_events.connection import NatsConnection
 from training_events.envelope import Event, Headers, parse_time
@@ -50,7 +51,8 @@ class PermanentEventError(Exception):
 class EventContext:
     """What a handler gets besides the decoded message: the open transaction and the envelope."""
 
-    session: AsyncSession
+    # The open transaction (SQLAlchemy Core connection) the inbox row is written in.
+    session: AsyncConnection
     event_id: uuid.UUID
     subject: str
     key: str
@@ -125,13 +127,14 @@ class ConsumerRunner:
         self,
         spec: ConsumerSpec,
         nats: NatsConnection,
-        sessions: async_sessionmaker[AsyncSession],
+        transactions: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
         *,
         publisher: str,
     ) -> None:
         self.spec = spec
         self._nats = nats
-        self._sessions = sessions
+        # engine.begin: each call opens a connection in a transaction that commits on exit.
+        self._transactions = transactions
         self._publisher = publisher
         self._by_subject = {s.subject: s for s in spec.subscriptions}
         self._stopping = asyncio.Event()
@@ -264,7 +267,7 @@ class ConsumerRunner:
         )
 
     async def _commit(self, deliveries: list[_Delivery]) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._transactions() as session:
             rows = [
                 {"consumer": self.spec.durable, "event_id": d.context_fields["event_id"], "subject": d.msg.subject}
                 for d in deliveries

@@ -1,9 +1,11 @@
 """Test support: a rulebook document for the test suite (pytest plugin listed in the root conftest.py).
 
-The `test` document has two versions. `test-2026` (in force from 2026-01-01) makes one class hour
-one minute, so a scenario studies a lesson in a few dozen heartbeats; `test-capped-2031` (from
-2031-01-01) is the same with the daily cap switched on. A scenario chooses a version by setting the
-shared clock before its class opens.
+The `test` document has three versions. `test-2026` (in force from 2026-01-01) makes one class
+hour one minute, so a scenario studies a lesson in a few dozen heartbeats; `test-capped-2031` (from
+2031-01-01) is the same with the daily cap switched on; `test-45min-2036` (from 2036-01-01) is the
+default rulebook's 45-minute class hour and check cadence with one-hour requirements, for the
+scenario that studies a whole class hour. A scenario chooses a version by setting the shared clock
+before its class opens.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from training_runtime.clock import ManualClock
 
 UNCAPPED_FROM = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 CAPPED_FROM = datetime(2031, 3, 3, 0, 0, tzinfo=UTC)
+FULL_HOURS_FROM = datetime(2036, 3, 3, 0, 0, tzinfo=UTC)
 DAILY_CAP_HOURS = 3
 
 
@@ -44,7 +47,15 @@ def suite_document() -> dict:
         "description": "As test-2026, with a daily cap.",
         "daily_cap": {"enabled": True, "hours": DAILY_CAP_HOURS},
     }
-    return {"name": "test", "versions": [base, capped]}
+    default = load_rulebook("default").versions[-1].model_dump(mode="json")
+    full_hours = {
+        **default,
+        "version": "test-45min-2036",
+        "effective_from": "2036-01-01",
+        "description": "The default rulebook's class hour and checks, with one-hour requirements.",
+        "required_hours": {q: {"initial": 1, "refresher": 1} for q in default["required_hours"]},
+    }
+    return {"name": "test", "versions": [base, capped, full_hours]}
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
 """PostgreSQL access: one async engine per service and a unit of work that carries events.
 
 The unit of work is the only way application code changes state: everything it does, including the
-events it emits to the outbox, commits together or not at all.
+events it emits to the outbox, commits together or not at all. Application code speaks SQLAlchemy
+Core through the transaction's connection (`tx.session`); the ORM's session machinery is left out
+because it costs a third of every short transaction and nothing here needs identity maps.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext import asyncio as sa_asyncio
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from training_events import Event, add_to_outbox
 from training_runtime.clock import Clock, SystemClock
@@ -40,7 +42,6 @@ class Database:
             pool_recycle=1800,
             connect_args={"server_settings": {"application_name": application_name}, "timeout": 5},
         )
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def ping(self) -> bool:
         try:
@@ -66,8 +67,8 @@ class UnitOfWork:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Transaction]:
         try:
-            async with self._database.sessions() as session, session.begin():
-                yield Transaction(session, source=self._source, clock=self._clock)
+            async with self._database.engine.begin() as connection:
+                yield Transaction(connection, source=self._source, clock=self._clock)
         except _UNAVAILABLE as exc:
             raise Unavailable("the database is not available; retry shortly") from exc
         except DBAPIError as exc:
@@ -76,18 +77,18 @@ class UnitOfWork:
             raise
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session (rolled back at the end)."""
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads (its implicit transaction is rolled back at the end)."""
         try:
-            async with self._database.sessions() as session:
-                yield session
-                await session.rollback()
+            async with self._database.engine.connect() as connection:
+                yield connection
         except _UNAVAILABLE as exc:
             raise Unavailable("the database is not available; retry shortly") from exc
 
 
 class Transaction:
-    def __init__(self, session: AsyncSession, *, source: str, clock: Clock) -> None:
+    def __init__(self, session: AsyncConnection, *, source: str, clock: Clock) -> None:
+        # The transaction's connection; named for what it is to application code, its database session.
         self.session = session
         self._source = source
         self._clock = clock

@@ -16,7 +16,8 @@ from training_runtime.settings import ServiceSettings
 async def wait_until(
     condition: Callable[[], Awaitable[Any]] | Callable[[], Any],
     *,
-    timeout: float = 10.0,
+    # Generous: a condition that holds returns at once, and a loaded CI machine is slow.
+    timeout: float = 30.0,
     interval: float = 0.02,
     what: str = "condition",
 ) -> Any:

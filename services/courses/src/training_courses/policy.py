@@ -27,7 +27,7 @@ POLICY = AccessPolicy(
         "ReviewCourse": allow(R.OPERATOR),
         "AcceptCourse": allow(R.INSTITUTION_ADMIN),
         "PublishCourse": allow(R.INSTITUTION_ADMIN),
-        "WithdrawCourse": allow(R.OPERATOR, R.REGULATOR),
+        "WithdrawCourse": allow(R.OPERATOR, R.REGULATOR, R.SERVICE),
         "GetCourse": allow(*SIGNED_IN),
         "ListCourses": allow(*SIGNED_IN),
         "ListCourseDecisions": allow(*INSTITUTION, R.OPERATOR, R.REGULATOR, R.SERVICE),

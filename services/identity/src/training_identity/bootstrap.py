@@ -31,7 +31,7 @@ async def create_operator(settings: IdentitySettings, username: str, password: s
         raise SystemExit(f"password {problem}")
     database = Database(settings.database_url, pool_size=1)
     try:
-        async with database.sessions() as session, session.begin():
+        async with database.engine.begin() as session:
             if await session.scalar(select(users.c.id).where(users.c.username == username)):
                 return False
             now = datetime.now(UTC)

@@ -27,7 +27,7 @@ POLICY = AccessPolicy(
         "GetUser": allow(*EVERYONE, R.SERVICE),
         "ListUsers": allow(R.OPERATOR, R.REGULATOR, R.INSTITUTION_ADMIN, R.INSTITUTION_STAFF, R.EMPLOYER, R.SERVICE),
         "RegisterInstitution": allow(R.OPERATOR),
-        "SuspendInstitution": allow(R.OPERATOR, R.REGULATOR),
+        "SuspendInstitution": allow(R.OPERATOR, R.REGULATOR, R.SERVICE),
         "ReinstateInstitution": allow(R.OPERATOR, R.REGULATOR),
         "GetInstitution": allow(*EVERYONE, R.SERVICE),
         "ListInstitutions": allow(*EVERYONE, R.SERVICE),

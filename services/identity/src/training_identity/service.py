@@ -9,6 +9,7 @@ import grpc
 from training.identity.v1 import identity_pb2_grpc
 from training_identity.api import IdentityServicer
 from training_identity.app.accounts import Accounts
+from training_identity.app.enrollments import enrollments_consumer
 from training_identity.app.institutions import Institutions
 from training_identity.app.personal import PersonalData
 from training_identity.app.sessions import Sessions, SessionSettings
@@ -59,7 +60,8 @@ class IdentityService:
     name = "identity"
     grpc_service = "training.identity.v1.IdentityService"
     policy = POLICY
-    consumes: tuple[str, ...] = ()
+    # Courses' enrollments tell identity which trainees each institution and region may see.
+    consumes: tuple[str, ...] = ("courses",)
 
     def wire(self, ctx: ServiceContext) -> Wiring:
         settings = ctx.settings
@@ -110,6 +112,7 @@ class IdentityService:
 
         return Wiring(
             register=register,
+            consumers=[enrollments_consumer(settings.consumer_max_deliver)],
             key_source=StaticKeySource(signer.public_keys()),
             on_stop=[matcher.close],
         )

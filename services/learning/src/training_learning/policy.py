@@ -18,6 +18,6 @@ POLICY = AccessPolicy(
         "ListAnomalies": allow(R.INSTITUTION_ADMIN, R.INSTITUTION_STAFF, R.REGULATOR),
         "ReviewAnomaly": allow(R.INSTITUTION_ADMIN, R.INSTITUTION_STAFF),
         "CorrectHours": allow(R.INSTITUTION_ADMIN),
-        "InvalidateHours": allow(R.INSTITUTION_ADMIN, R.REGULATOR),
+        "InvalidateHours": allow(R.INSTITUTION_ADMIN, R.REGULATOR, R.SERVICE),
     },
 )

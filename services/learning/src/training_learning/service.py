@@ -31,7 +31,13 @@ class LearningService:
         assert isinstance(settings, LearningSettings)
         rulebooks = load_rulebook(settings.rulebook)
         faces = FaceVerifier(ctx.clients.channel(settings.identity_url), timeout=settings.face_check_timeout_seconds)
-        batcher = HeartbeatBatcher(ctx.uow, ctx.clock, rulebooks, max_batch=settings.heartbeat_batch_max)
+        batcher = HeartbeatBatcher(
+            ctx.database,
+            ctx.clock,
+            rulebooks,
+            max_batch=settings.heartbeat_batch_max,
+            writers=settings.heartbeat_writers,
+        )
         sweeper = Sweeper(ctx.uow, ctx.clock, rulebooks, interval_seconds=settings.sweep_interval_seconds)
         servicer = LearningServicer(Study(ctx.uow, ctx.clock, rulebooks, faces), batcher, Records(ctx.uow, rulebooks))
 
@@ -48,4 +54,5 @@ class LearningService:
             register=register,
             consumers=[consumer(rulebooks, ctx.clock)],
             background=[heartbeat_writer, session_sweeper],
+            on_stop=[batcher.close],
         )

@@ -17,6 +17,8 @@ class LearningSettings(ServiceSettings):
     rulebook: str = "default"
     # Heartbeats stored per transaction at most (group commit; see docs/learning.md).
     heartbeat_batch_max: int = Field(256, ge=1, le=5000)
+    # Batches stored concurrently (each holds distinct sessions); overlaps judging with commits.
+    heartbeat_writers: int = Field(4, ge=1, le=64)
     # How long a face check may take at identity before the call fails as unavailable.
     face_check_timeout_seconds: float = Field(15.0, gt=0, le=120)
     # How often silent sessions are looked for and ended.

@@ -247,7 +247,7 @@ class ServiceApp:
         nats.start()
         self._tasks.relay = asyncio.create_task(relay.run(), name=f"{name}-outbox-relay")
         for spec in wiring.consumers:
-            runner = ConsumerRunner(spec, nats, database.sessions, publisher=name)
+            runner = ConsumerRunner(spec, nats, database.engine.begin, publisher=name)
             self._runners.append(runner)
             self._tasks.consumers.append(asyncio.create_task(runner.run(), name=f"consumer-{spec.durable}"))
         self._tasks.others.append(asyncio.create_task(self._monitor_health(), name=f"{name}-health"))

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from training_runtime import errors
+from training_runtime.auth.commands import REGULATOR_COMMAND_HEADER, acting_for_command
 from training_runtime.auth.policy import AccessPolicy, Rule
 from training_runtime.auth.principal import Principal, reset_principal, set_principal
 from training_runtime.auth.tokens import TokenVerifier
@@ -128,13 +129,16 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return wrapper
 
     async def authenticate(self, rule: Rule | None, context: grpc.aio.ServicerContext, method: str) -> Principal | None:
-        token = None
+        token = command = None
+        authorization_seen = False
         for key, value in context.invocation_metadata() or ():
-            if key == "authorization":
+            if key == "authorization" and not authorization_seen:
+                authorization_seen = True
                 scheme, _, credential = str(value).partition(" ")
                 if scheme.lower() == "bearer" and credential.strip():
                     token = credential.strip()
-                break
+            elif key == REGULATOR_COMMAND_HEADER:
+                command = str(value)
         if rule is None:
             raise errors.PermissionDenied("this method is not open to any caller")
         if rule.public:
@@ -149,6 +153,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         principal = await self._verifier.verify(token)
         if not rule.permits(principal.role):
             raise errors.PermissionDenied(f"role {principal.role.value} may not call {method.rsplit('/', 1)[-1]}")
+        if command is not None:
+            # Supervision relaying a regulator command: the call acts as the command (auth/commands.py).
+            return acting_for_command(principal, command)
         return principal
 
 

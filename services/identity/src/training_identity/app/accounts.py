@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from training.identity.v1 import identity_events_pb2 as events
 from training_events import Event
@@ -17,7 +18,7 @@ from training_identity.domain import validation as v
 from training_identity.domain.accounts import Account, ensure_may_create, may_view, sees_whole_numbers
 from training_identity.domain.institutions import InstitutionStatus
 from training_identity.passwords import Passwords
-from training_identity.persistence.tables import institutions, users
+from training_identity.persistence.tables import institutions, trainee_enrollments, users
 from training_runtime.auth.principal import INSTITUTION_ROLES, Principal, Role, region_prefix
 from training_runtime.clock import Clock
 from training_runtime.db import Transaction, UnitOfWork
@@ -51,7 +52,7 @@ class NewAccount:
     employer_credit_code: str
 
 
-def _account(row) -> Account:  # type: ignore[no-untyped-def]
+def _account(row, enrolled_with: frozenset[tuple[str, str]] = frozenset()) -> Account:  # type: ignore[no-untyped-def]
     return Account(
         user_id=str(row.id),
         role=Role(row.role),
@@ -59,6 +60,30 @@ def _account(row) -> Account:  # type: ignore[no-untyped-def]
         region_code=row.region_code,
         employer_credit_code=row.employer_credit_code,
         created_at=row.created_at,
+        enrolled_with=enrolled_with,
+    )
+
+
+async def _enrollments(
+    session: AsyncConnection, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, frozenset[tuple[str, str]]]:
+    """(institution, region) of every class each user is enrolled in."""
+    if not user_ids:
+        return {}
+    found: dict[uuid.UUID, set[tuple[str, str]]] = {}
+    rows = await session.execute(
+        select(trainee_enrollments.c.user_id, trainee_enrollments.c.institution_id, trainee_enrollments.c.region_code)
+        .where(trainee_enrollments.c.user_id.in_(user_ids))
+        .distinct()
+    )
+    for user_id, institution_id, region_code in rows:
+        found.setdefault(user_id, set()).add((str(institution_id), region_code))
+    return {user_id: frozenset(pairs) for user_id, pairs in found.items()}
+
+
+def _enrolled_with_institution(institution_id: uuid.UUID | None):  # type: ignore[no-untyped-def]
+    return users.c.id.in_(
+        select(trainee_enrollments.c.user_id).where(trainee_enrollments.c.institution_id == institution_id)
     )
 
 
@@ -273,7 +298,8 @@ class Accounts:
         uid = parse_uuid(user_id, "user_id")
         async with self._uow.read() as session:
             row = (await session.execute(select(users).where(users.c.id == uid))).one_or_none()
-        if row is None or not may_view(viewer, _account(row)):
+            enrolled = await _enrollments(session, [uid]) if row is not None else {}
+        if row is None or not may_view(viewer, _account(row, enrolled.get(uid, frozenset()))):
             raise NotFound("user", user_id)
         return self.view(row, viewer)
 
@@ -288,7 +314,8 @@ class Accounts:
         if role is not None:
             query = query.where(users.c.role == role.value)
         if institution_id:
-            query = query.where(users.c.institution_id == parse_uuid(institution_id, "institution_id"))
+            wanted = parse_uuid(institution_id, "institution_id")
+            query = query.where(or_(users.c.institution_id == wanted, _enrolled_with_institution(wanted)))
         if page.after is not None:
             created, last_id = page.after
             query = query.where(
@@ -297,10 +324,13 @@ class Accounts:
         query = query.order_by(users.c.created_at.desc(), users.c.id.desc()).limit(page.size + 1)
         async with self._uow.read() as session:
             rows = (await session.execute(query)).all()
-        more = len(rows) > page.size
-        rows = rows[: page.size]
+            more = len(rows) > page.size
+            rows = rows[: page.size]
+            enrolled = await _enrollments(session, [row.id for row in rows])
         # The SQL scope and the domain rule must agree; the domain rule has the last word.
-        items = [self.view(row, viewer) for row in rows if may_view(viewer, _account(row))]
+        items = [
+            self.view(row, viewer) for row in rows if may_view(viewer, _account(row, enrolled.get(row.id, frozenset())))
+        ]
         token = next_token(rows[-1].created_at, rows[-1].id) if more and rows else ""
         return ListPage(items=items, next_page_token=token)
 
@@ -311,9 +341,14 @@ class Accounts:
         if viewer.role in (Role.OPERATOR, Role.SERVICE):
             return None
         if viewer.role is Role.REGULATOR and viewer.region_code:
-            return or_(own, users.c.region_code.startswith(region_prefix(viewer.region_code)))
+            prefix = region_prefix(viewer.region_code)
+            enrolled_in_region = users.c.id.in_(
+                select(trainee_enrollments.c.user_id).where(trainee_enrollments.c.region_code.startswith(prefix))
+            )
+            return or_(own, users.c.region_code.startswith(prefix), enrolled_in_region)
         if viewer.role in INSTITUTION_ROLES and viewer.institution_id:
-            return or_(own, users.c.institution_id == _uuid_or_none(viewer.institution_id))
+            institution = _uuid_or_none(viewer.institution_id)
+            return or_(own, users.c.institution_id == institution, _enrolled_with_institution(institution))
         if viewer.role is Role.EMPLOYER and viewer.employer_code:
             return or_(
                 own, and_(users.c.role == Role.TRAINEE.value, users.c.employer_credit_code == viewer.employer_code)

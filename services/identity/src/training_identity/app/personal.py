@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from training_identity.domain.validation import mask_national_id, mask_phone
 from training_runtime.crypto import FieldCipher, KeyedHasher
+from training_runtime.masking import mask_national_id, mask_phone
 
 _NATIONAL_ID = b"users.national_id"
 _PHONE = b"users.phone"

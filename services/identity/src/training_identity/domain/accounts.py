@@ -27,6 +27,9 @@ class Account:
     region_code: str | None
     employer_credit_code: str | None
     created_at: datetime
+    # (institution_id, region_code) of every class the trainee is enrolled in: an institution sees
+    # the trainees of its classes, and a regulator those enrolled in its region.
+    enrolled_with: frozenset[tuple[str, str]] = frozenset()
 
 
 def ensure_may_create(creator: Principal, role: Role, institution_id: str | None) -> None:
@@ -41,11 +44,15 @@ def may_view(viewer: Principal, account: Account) -> bool:
     if viewer.subject == account.user_id or viewer.role in (Role.OPERATOR, Role.SERVICE):
         return True
     if viewer.role is Role.REGULATOR:
-        return bool(
-            viewer.region_code and account.region_code and region_covers(viewer.region_code, account.region_code)
-        )
+        if not viewer.region_code:
+            return False
+        regions = {account.region_code} | {region for _, region in account.enrolled_with}
+        return any(region and region_covers(viewer.region_code, region) for region in regions)
     if viewer.role in INSTITUTION_ROLES:
-        return account.institution_id is not None and account.institution_id == viewer.institution_id
+        if viewer.institution_id is None:
+            return False
+        institutions = {account.institution_id} | {institution for institution, _ in account.enrolled_with}
+        return viewer.institution_id in institutions
     if viewer.role is Role.EMPLOYER:
         return (
             account.role is Role.TRAINEE

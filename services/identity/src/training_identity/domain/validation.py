@@ -205,11 +205,3 @@ def check_password(value: str, *, personal: tuple[str, ...] = ()) -> str | None:
         if item and len(item) >= 4 and item.lower() in lowered:
             return "must not contain your ID number, phone number or username"
     return None
-
-
-def mask_national_id(value: str) -> str:
-    return value[:3] + "*" * (len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
-
-
-def mask_phone(value: str) -> str:
-    return value[:3] + "****" + value[-4:] if len(value) == 11 else "*" * len(value)

@@ -95,3 +95,15 @@ refresh_tokens = Table(
 
 # The face-data tables live with their feature; importing them here puts them on this metadata.
 from training_identity.face import tables as _face_tables  # noqa: E402, F401
+
+# Which trainees are enrolled with which institution (learnt from courses' enrollment events), so
+# institutions and regulators can see the trainees of their classes.
+trainee_enrollments = Table(
+    "trainee_enrollments",
+    metadata,
+    Column("enrollment_id", Uuid, primary_key=True),
+    Column("user_id", Uuid, nullable=False, index=True),
+    Column("institution_id", Uuid, nullable=False, index=True),
+    Column("region_code", Text, nullable=False),
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+)

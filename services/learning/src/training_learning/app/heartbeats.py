@@ -1,37 +1,80 @@
 """Heartbeats with group commit.
 
-Every heartbeat waits in a queue; one writer takes whatever has queued (up to the batch maximum),
-locks the sessions concerned (in id order, so writers on several replicas cannot deadlock), judges
-each heartbeat in arrival order with the pure rules, and stores the heartbeats, the new session
-states and any closed runs in one transaction. Only after that commit is each heartbeat answered.
-A crash therefore loses only heartbeats that were never confirmed, and credited time (which is only
-ever written by a passed face check's own transaction) is never at risk.
+Every heartbeat waits in a queue. A dispatcher hands whatever has queued to one of a few writers
+(each batch holding at most one heartbeat chain per session, so a session's heartbeats are judged in
+order); a writer locks its sessions (in id order, so writers here and on other replicas cannot
+deadlock), judges each heartbeat with the pure rules, and stores the heartbeats and the new session
+states in one statement of one transaction. Only after that commit is each heartbeat answered. A
+crash therefore loses only heartbeats that were never confirmed; credited time is written only by a
+passed face check's own transaction and is never at risk here.
+
+The hot path speaks to PostgreSQL through the transaction's asyncpg connection with array
+parameters (one SELECT, one INSERT+UPDATE), because per-row statement building would cost more than
+the rules themselves. Rare transitions (a closed run, a missed check) go through the ledger code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from training_events import Event, add_to_outbox
 from training_learning.app.ledger import Ledger
 from training_learning.app.views import AckView, demand
 from training_learning.domain import session as rules_of_session
 from training_learning.domain.session import Heartbeat, Outcome, Status
-from training_learning.persistence.state import STATE_COLUMNS, SessionFacts, state_from_row, state_values
-from training_learning.persistence.tables import heartbeats, lesson_progress, study_sessions
+from training_learning.persistence.state import SessionFacts, run_to_json, state_from_row
 from training_rulebook import RulebookSet
 from training_runtime.clock import Clock
-from training_runtime.db import UnitOfWork
-from training_runtime.errors import DomainError, NotFound, Validator
+from training_runtime.db import Database
+from training_runtime.errors import NotFound, Validator
 
 log = logging.getLogger(__name__)
+
+SOURCE = "learning"
+
+_LOCK_SESSIONS = """
+SELECT s.id, s.enrollment_id, s.trainee_id, s.lesson_id, s.course_id, s.topic_id, s.device_id,
+       s.rulebook_version, s.opening_face_check_id, s.status, s.status_reason, s.lesson_duration,
+       s.furthest_position, s.credited_furthest, s.client_offset_seconds, s.last_seq, s.base_at,
+       s.base_position, s.base_seq, s.run::text AS run, s.pending_seconds, s.next_check_due_at, s.check_seed,
+       s.checks_scheduled, s.random_checks_passed, coalesce(p.credited_seconds, 0) AS lesson_credited
+FROM study_sessions s
+LEFT JOIN lesson_progress p ON p.enrollment_id = s.enrollment_id AND p.lesson_id = s.lesson_id
+WHERE s.id = ANY($1::uuid[])
+ORDER BY s.id
+FOR UPDATE OF s
+"""
+
+_STORE = """
+WITH stored AS (
+    INSERT INTO heartbeats (session_id, sequence, received_at, position, rate, focused, client_time, verdict, reason)
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::float8[], $5::float8[], $6::bool[],
+                         $7::timestamptz[], $8::text[], $9::text[])
+)
+UPDATE study_sessions s
+SET status = v.status, status_reason = v.status_reason, furthest_position = v.furthest_position,
+    credited_furthest = v.credited_furthest, last_seq = v.last_seq, base_at = v.base_at,
+    base_position = v.base_position, base_seq = v.base_seq, run = v.run::jsonb, pending_seconds = v.pending_seconds,
+    next_check_due_at = v.next_check_due_at, checks_scheduled = v.checks_scheduled,
+    random_checks_passed = v.random_checks_passed, last_activity_at = v.last_activity_at
+FROM unnest($10::uuid[], $11::text[], $12::text[], $13::float8[], $14::float8[], $15::bigint[], $16::timestamptz[],
+            $17::float8[], $18::bigint[], $19::text[], $20::float8[], $21::timestamptz[], $22::int[], $23::int[],
+            $24::timestamptz[])
+     AS v(id, status, status_reason, furthest_position, credited_furthest, last_seq, base_at, base_position,
+          base_seq, run, pending_seconds, next_check_due_at, checks_scheduled, random_checks_passed,
+          last_activity_at)
+WHERE s.id = v.id
+"""
 
 
 @dataclass(frozen=True)
@@ -50,7 +93,7 @@ class _Item:
     beat: BeatIn
     received_at: datetime
     future: asyncio.Future[AckView]
-    session_uuid: uuid.UUID | None = None
+    session_uuid: uuid.UUID
 
 
 def validate(beat: BeatIn) -> uuid.UUID:
@@ -73,13 +116,25 @@ def validate(beat: BeatIn) -> uuid.UUID:
     return sid
 
 
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
 class HeartbeatBatcher:
-    def __init__(self, uow: UnitOfWork, clock: Clock, rulebooks: RulebookSet, *, max_batch: int) -> None:
-        self._uow = uow
+    def __init__(
+        self, database: Database, clock: Clock, rulebooks: RulebookSet, *, max_batch: int, writers: int = 4
+    ) -> None:
+        self._database = database
         self._clock = clock
         self._rulebooks = rulebooks
         self._max_batch = max_batch
+        self._writers = writers
+        # While a writer is busy, another starts only once this many heartbeats wait.
+        self._gather = max(1, min(32, max_batch // 8))
         self._queue: list[_Item] = []
+        self._busy: set[uuid.UUID] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle: list[AsyncConnection] = []
         self._wakeup = asyncio.Event()
 
     async def submit(self, beat: BeatIn) -> AckView:
@@ -90,64 +145,91 @@ class HeartbeatBatcher:
         self._wakeup.set()
         return await future
 
-    async def run(self) -> None:
-        """The writer loop (a background job of the service)."""
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._queue:
-                items, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
-                try:
-                    await self._process(items)
-                except asyncio.CancelledError:
-                    for item in items:
-                        if not item.future.done():
-                            item.future.cancel()
-                    raise
-                except Exception as exc:
-                    log.warning("heartbeat batch of %d failed: %s", len(items), exc)
-                    failure = exc if isinstance(exc, DomainError) else None
-                    for item in items:
-                        if not item.future.done():
-                            item.future.set_exception(failure or exc)
+    def _take(self) -> list[_Item]:
+        """The next batch: queued heartbeats of sessions no writer holds, oldest first; a session's
+        later heartbeats wait behind its earlier ones."""
+        batch: list[_Item] = []
+        held = set(self._busy)
+        rest: list[_Item] = []
+        for item in self._queue:
+            if item.session_uuid in held or len(batch) >= self._max_batch:
+                held.add(item.session_uuid)
+                rest.append(item)
+            else:
+                batch.append(item)
+        self._queue = rest
+        return batch
 
-    async def _process(self, items: list[_Item]) -> None:
-        ids = sorted({i.session_uuid for i in items if i.session_uuid is not None})
+    async def run(self) -> None:
+        """The dispatcher (a background job of the service). An idle service stores a heartbeat at
+        once; a busy one lets heartbeats gather while its writers work, so each transaction carries
+        many (group commit) instead of every writer committing one at a time."""
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._queue and len(self._tasks) < self._writers:
+                    if self._tasks and len(self._queue) < self._gather:
+                        break  # a writer will finish soon and wake us; let more heartbeats gather
+                    batch = self._take()
+                    if not batch:
+                        break
+                    sessions = {i.session_uuid for i in batch}
+                    self._busy |= sessions
+                    task = asyncio.create_task(self._write(batch, sessions))
+                    self._tasks.add(task)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _write(self, items: list[_Item], sessions: set[uuid.UUID]) -> None:
+        connection: AsyncConnection | None = None
+        try:
+            # Writers keep their connections between batches: a pool checkout (and its liveness
+            # ping) per batch would be most of a batch's round trips.
+            connection = self._idle.pop() if self._idle else await self._database.engine.connect()
+            await self._process(connection, items)
+            self._idle.append(connection)
+            connection = None
+        except asyncio.CancelledError:
+            for item in items:
+                if not item.future.done():
+                    item.future.cancel()
+            raise
+        except Exception as exc:
+            log.warning("heartbeat batch of %d failed: %s", len(items), exc)
+            for item in items:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+        finally:
+            if connection is not None:  # broken or interrupted: never reused
+                await asyncio.shield(connection.close())
+            self._busy -= sessions
+            self._tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._wakeup.set()
+
+    async def close(self) -> None:
+        """Return the writers' connections (at shutdown)."""
+        while self._idle:
+            await self._idle.pop().close()
+
+    async def _process(self, connection: AsyncConnection, items: list[_Item]) -> None:
         acks: dict[int, AckView] = {}
         errors: dict[int, Exception] = {}
-        async with self._uow.begin() as tx:
+        # A bare connection (no ORM session): the per-transaction cost is what bounds a busy service.
+        async with connection.begin():
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            records = await driver.fetch(_LOCK_SESSIONS, sorted({i.session_uuid for i in items}))
             rows = {
-                r.id: r
-                for r in (
-                    await tx.session.execute(
-                        select(study_sessions)
-                        .where(study_sessions.c.id.in_(ids))
-                        .order_by(study_sessions.c.id)
-                        .with_for_update()
-                    )
-                ).all()
-            }
-            credited = {
-                (r.enrollment_id, r.lesson_id): r.credited_seconds
-                for r in (
-                    await tx.session.execute(
-                        select(
-                            lesson_progress.c.enrollment_id,
-                            lesson_progress.c.lesson_id,
-                            lesson_progress.c.credited_seconds,
-                        ).where(
-                            lesson_progress.c.enrollment_id.in_({r.enrollment_id for r in rows.values()}),
-                            lesson_progress.c.lesson_id.in_({r.lesson_id for r in rows.values()}),
-                        )
-                    )
-                ).all()
+                r["id"]: SimpleNamespace(**{**r, "run": json.loads(r["run"]) if r["run"] else None}) for r in records
             }
             states = {sid: state_from_row(row) for sid, row in rows.items()}
-            changed: set[uuid.UUID] = set()
-            beat_rows: list[dict[str, Any]] = []
-            outcomes: dict[uuid.UUID, list[Outcome]] = defaultdict(list)
+            changed: dict[uuid.UUID, datetime] = {}
+            beat_rows: list[tuple[Any, ...]] = []
+            transitions: dict[uuid.UUID, list[Outcome]] = defaultdict(list)
             for index, item in enumerate(items):
-                row = rows.get(item.session_uuid)  # type: ignore[arg-type]
+                row = rows.get(item.session_uuid)
                 if row is None or str(row.trainee_id) != item.beat.trainee_id:
                     errors[index] = NotFound("study session", item.beat.session_id)
                     continue
@@ -161,58 +243,70 @@ class HeartbeatBatcher:
                     received_at=item.received_at,
                 )
                 outcome = rules_of_session.apply_heartbeat(states[row.id], beat, rules)
-                states[row.id] = outcome.state
+                state = outcome.state
+                states[row.id] = state
                 if outcome.changed:
-                    changed.add(row.id)
+                    changed[row.id] = item.received_at
                 if outcome.closed or outcome.reject_pending:
-                    outcomes[row.id].append(outcome)
+                    transitions[row.id].append(outcome)
                 beat_rows.append(
-                    {
-                        "session_id": row.id,
-                        "sequence": beat.sequence,
-                        "received_at": beat.received_at,
-                        "position": beat.position,
-                        "rate": beat.rate,
-                        "focused": beat.focused,
-                        "client_time": beat.client_time,
-                        "verdict": outcome.verdict.value,
-                        "reason": outcome.reason.value,
-                    }
+                    (
+                        row.id,
+                        beat.sequence,
+                        beat.received_at,
+                        beat.position,
+                        beat.rate,
+                        beat.focused,
+                        beat.client_time,
+                        outcome.verdict.value,
+                        outcome.reason.value,
+                    )
                 )
                 acks[index] = AckView(
                     session_id=str(row.id),
                     sequence=beat.sequence,
                     verdict=outcome.verdict.value,
                     reason=outcome.reason.value,
-                    status=outcome.state.status,
-                    status_reason=outcome.state.status_reason.value
-                    if outcome.state.status is not Status.ACTIVE
-                    else "",
-                    face_check=demand(outcome.state, rules, item.received_at),
-                    pending_seconds=outcome.state.pending_seconds,
-                    lesson_credited_seconds=credited.get((row.enrollment_id, row.lesson_id), 0.0),
+                    status=state.status,
+                    status_reason=state.status_reason.value if state.status is not Status.ACTIVE else "",
+                    face_check=demand(state, rules, item.received_at),
+                    pending_seconds=state.pending_seconds,
+                    lesson_credited_seconds=row.lesson_credited,
                 )
-            if beat_rows:
-                await tx.session.execute(heartbeats.insert(), beat_rows)
-            if changed:
-                await tx.session.execute(
-                    update(study_sessions)
-                    .where(study_sessions.c.id == bindparam("b_id"))
-                    .values({c: bindparam(f"b_{c}") for c in (*STATE_COLUMNS, "last_activity_at")}),
-                    [
-                        {
-                            "b_id": sid,
-                            "b_last_activity_at": max(i.received_at for i in items if i.session_uuid == sid),
-                            **{f"b_{k}": v for k, v in state_values(states[sid]).items()},
-                        }
-                        for sid in sorted(changed)
-                    ],
+            updates = []
+            for sid, at in changed.items():
+                s = states[sid]
+                run = run_to_json(s.run)
+                updates.append(
+                    (
+                        sid,
+                        s.status.value,
+                        s.status_reason.value,
+                        s.furthest_position,
+                        s.credited_furthest,
+                        s.last_seq,
+                        s.base_at,
+                        s.base_position,
+                        s.base_seq,
+                        json.dumps(run) if run else None,
+                        s.pending_seconds,
+                        s.next_check_due_at,
+                        s.checks_scheduled,
+                        s.random_checks_passed,
+                        at,
+                    )
                 )
-            if outcomes:
-                ledger = Ledger(tx.session, tx.now(), tx.emit)
-                for sid, session_outcomes in outcomes.items():
+            await driver.execute(_STORE, *_columns(beat_rows, 9), *_columns(updates, 15))
+            if transitions:
+                now = self._clock.now()
+
+                async def emit(event: Event) -> None:
+                    await add_to_outbox(connection, event, source=SOURCE, now=now)  # type: ignore[arg-type]
+
+                ledger = Ledger(connection, now, emit)
+                for sid, outcomes in transitions.items():
                     rules = self._rulebooks.version(rows[sid].rulebook_version)
-                    for outcome in session_outcomes:
+                    for outcome in outcomes:
                         await ledger.apply(SessionFacts.of(rows[sid]), outcome, rules)
         for index, item in enumerate(items):
             if item.future.done():

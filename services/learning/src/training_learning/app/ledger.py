@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from training.learning.v1 import learning_events_pb2 as events
 from training_events import Event
@@ -83,11 +83,40 @@ def study_entry(
     }
 
 
+async def topic_totals(
+    session: AsyncSession | AsyncConnection, enrollment_id: uuid.UUID, class_id: uuid.UUID
+) -> list[Any]:
+    """Each topic of the class with its requirement and the enrollment's credited seconds."""
+    return list(
+        (
+            await session.execute(
+                select(
+                    class_topics.c.topic_id,
+                    class_topics.c.code,
+                    class_topics.c.required_hours,
+                    func.coalesce(topic_progress.c.credited_seconds, 0.0).label("credited_seconds"),
+                )
+                .select_from(
+                    class_topics.outerjoin(
+                        topic_progress,
+                        and_(
+                            topic_progress.c.topic_id == class_topics.c.topic_id,
+                            topic_progress.c.enrollment_id == enrollment_id,
+                        ),
+                    )
+                )
+                .where(class_topics.c.class_id == class_id)
+                .order_by(class_topics.c.code)
+            )
+        ).all()
+    )
+
+
 @dataclass
 class Ledger:
     """The ledger operations of one transaction."""
 
-    session: AsyncSession
+    session: AsyncSession | AsyncConnection
     now: datetime
     emit: Emit
 
@@ -369,29 +398,7 @@ class Ledger:
             )
 
     async def topic_totals(self, enrollment_id: uuid.UUID, class_id: uuid.UUID) -> list[Any]:
-        return list(
-            (
-                await self.session.execute(
-                    select(
-                        class_topics.c.topic_id,
-                        class_topics.c.code,
-                        class_topics.c.required_hours,
-                        func.coalesce(topic_progress.c.credited_seconds, 0.0).label("credited_seconds"),
-                    )
-                    .select_from(
-                        class_topics.outerjoin(
-                            topic_progress,
-                            and_(
-                                topic_progress.c.topic_id == class_topics.c.topic_id,
-                                topic_progress.c.enrollment_id == enrollment_id,
-                            ),
-                        )
-                    )
-                    .where(class_topics.c.class_id == class_id)
-                    .order_by(class_topics.c.code)
-                )
-            ).all()
-        )
+        return await topic_totals(self.session, enrollment_id, class_id)
 
     async def maybe_complete(self, e: Any, rules: Rulebook) -> None:
         """Fire class.completed the first time every topic's requirement is met (never twice)."""

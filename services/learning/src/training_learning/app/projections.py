@@ -46,7 +46,12 @@ def consumer(rulebooks: RulebookSet, clock: Clock) -> ConsumerSpec:
         kind = kind_from_proto(m.training_kind)
         if qualification is None or kind is None:
             raise PermanentEventError(f"class {m.class_id} names no qualification type or training kind")
-        class_id = uuid.UUID(m.class_id)
+        if not m.topics or not m.lessons:
+            raise PermanentEventError(f"class {m.class_id} has no topics or no lessons; nothing could be studied")
+        try:
+            class_id = uuid.UUID(m.class_id)
+        except ValueError as exc:
+            raise PermanentEventError(f"class.opened with a malformed class id: {exc}") from exc
         inserted = await ctx.session.scalar(
             insert(classes)
             .values(

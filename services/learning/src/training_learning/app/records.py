@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from training.learning.v1 import learning_events_pb2 as events
 from training_events import Event
-from training_learning.app.ledger import Ledger
+from training_learning.app.ledger import Ledger, topic_totals
 from training_learning.app.views import AnomalyView, LessonView, ListPage, ProgressView, TopicView
 from training_learning.domain.reasons import Reason
 from training_learning.persistence.tables import (
@@ -103,8 +103,7 @@ class Records:
 
     async def progress_of(self, session: Any, e: Any) -> ProgressView:
         rules = self._rulebooks.version(e.rulebook_version)
-        ledger = Ledger(session, e.enrolled_at, _no_emit)
-        topics = await ledger.topic_totals(e.id, e.class_id)
+        topics = await topic_totals(session, e.id, e.class_id)
         lessons = (
             await session.execute(
                 select(
@@ -481,7 +480,3 @@ class Records:
                 ),
             )
         )
-
-
-async def _no_emit(_event: Event) -> None:
-    raise RuntimeError("reading progress emits nothing")

@@ -238,12 +238,9 @@ def apply_heartbeat(state: SessionState, beat: Heartbeat, rules: Rulebook) -> Ou
     state = replace(state, last_seq=beat.sequence)
     if state.status is Status.PAUSED:
         return Outcome(state, Verdict.REJECTED, Reason.STUDY_PAUSED)
-
-    def rebase(s: SessionState) -> SessionState:
-        return replace(s, base_at=now, base_position=beat.position, base_seq=beat.sequence)
-
     if state.base_at is None or state.base_position is None:
-        return Outcome(rebase(state), Verdict.BASELINE, Reason.BASELINE)
+        rebased = replace(state, base_at=now, base_position=beat.position, base_seq=beat.sequence)
+        return Outcome(rebased, Verdict.BASELINE, Reason.BASELINE)
 
     dt = (now - state.base_at).total_seconds()
     hb = rules.heartbeats
@@ -273,15 +270,18 @@ def apply_heartbeat(state: SessionState, beat: Heartbeat, rules: Rulebook) -> Ou
         reason, seconds = judge_interval(state, rules, dt=dt, p0=state.base_position, p1=beat.position, beat=beat)
     verdict = Verdict.PENDING if reason is Reason.VERIFIED else Verdict.REJECTED
     opened, previous = _extend(state.run, verdict, reason, beat=beat, state=state, seconds=seconds, wall=max(dt, 0))
-    state = replace(state, run=opened)
-    if verdict is Verdict.PENDING:
-        state = replace(
-            state,
-            pending_seconds=state.pending_seconds + seconds,
-            furthest_position=max(state.furthest_position, beat.position),
-        )
-    closed = [previous] if previous is not None else []
-    return Outcome(rebase(state), verdict, reason, closed=closed)
+    pending = verdict is Verdict.PENDING
+    # One copy of the state per heartbeat: this is the hot path of the service.
+    state = replace(
+        state,
+        run=opened,
+        pending_seconds=state.pending_seconds + seconds if pending else state.pending_seconds,
+        furthest_position=max(state.furthest_position, beat.position) if pending else state.furthest_position,
+        base_at=now,
+        base_position=beat.position,
+        base_seq=beat.sequence,
+    )
+    return Outcome(state, verdict, reason, closed=[previous] if previous is not None else [])
 
 
 def start(

@@ -10,25 +10,6 @@ from typing import Any
 from training_learning.domain.reasons import Reason
 from training_learning.domain.session import Run, SessionState, Status, Verdict
 
-STATE_COLUMNS = (
-    "status",
-    "status_reason",
-    "lesson_duration",
-    "furthest_position",
-    "credited_furthest",
-    "client_offset_seconds",
-    "last_seq",
-    "base_at",
-    "base_position",
-    "base_seq",
-    "run",
-    "pending_seconds",
-    "next_check_due_at",
-    "check_seed",
-    "checks_scheduled",
-    "random_checks_passed",
-)
-
 
 def run_to_json(run: Run | None) -> dict[str, Any] | None:
     if run is None:

@@ -1,0 +1,1 @@
+"""Training-hour certificates: issuance from verified results, signatures, verification, revocation."""

@@ -1,0 +1,1 @@
+"""Use cases: issuance from events, verification, reads and revocation."""

@@ -1,0 +1,1 @@
+"""The sync with the provincial supervision platform (监管对接)."""

@@ -1,0 +1,1 @@
+"""Use cases: records from events, pushing, batches, reconciliation, commands, queries."""

@@ -1,0 +1,1 @@
+"""Supervision without I/O: records, ordering, retry timing, regulator commands."""
