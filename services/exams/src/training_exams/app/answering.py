@@ -113,9 +113,9 @@ class Answers:
         paper = await self._catalogue.paper(aid)
         if paper is None or str(paper.trainee_id) != actor.subject:
             raise NotFound("attempt", attempt_id)
-        if position >= len(paper.items):
-            raise InvalidArgument("position", f"must be 0 to {len(paper.items) - 1}")
-        item = paper.items[position]
+        if position >= len(paper):
+            raise InvalidArgument("position", f"must be 0 to {len(paper) - 1}")
+        item = paper.item(position)
         question = (await self._catalogue.snapshot(paper.bank_version_id)).by_key[item.question]
         chosen = tuple(int(v) for v in selected)
         problem = selection_problem(question, chosen)

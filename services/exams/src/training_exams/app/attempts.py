@@ -60,7 +60,7 @@ class AttemptViews:
             selected = tuple(answer.selected)
             verdict = None
             if exam.kind is ExamKind.PRACTICE:
-                item = paper.items[answer.position]
+                item = paper.item(answer.position)
                 verdict = judge(snapshot.by_key[item.question], item.order, selected)
             views.append(AnswerView(answer.position, selected, answer.revision, verdict))
         return views

@@ -99,15 +99,42 @@ class ExamDefinition:
     created_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttemptPaper:
-    """The immutable part of an attempt: whose it is and the paper it was given."""
+    """The immutable part of an attempt: whose it is and the paper it was given.
+
+    Tens of thousands are cached during a mass start, so the paper is kept as plain tuples of
+    strings and integers, which Python's cyclic garbage collector stops tracking; PaperItems are
+    made when asked for.
+    """
 
     attempt_id: uuid.UUID
     exam_id: uuid.UUID
     trainee_id: uuid.UUID
     bank_version_id: uuid.UUID
-    items: tuple[PaperItem, ...]
+    compact: tuple[tuple[str, tuple[int, ...], int], ...]
+
+    @classmethod
+    def of(
+        cls,
+        attempt_id: uuid.UUID,
+        exam_id: uuid.UUID,
+        trainee_id: uuid.UUID,
+        bank_version_id: uuid.UUID,
+        items: tuple[PaperItem, ...],
+    ) -> AttemptPaper:
+        compact = tuple((i.question, tuple(i.order), i.points) for i in items)
+        return cls(attempt_id, exam_id, trainee_id, bank_version_id, compact)
+
+    def __len__(self) -> int:
+        return len(self.compact)
+
+    def item(self, position: int) -> PaperItem:
+        return PaperItem(*self.compact[position])
+
+    @property
+    def items(self) -> tuple[PaperItem, ...]:
+        return tuple(PaperItem(*c) for c in self.compact)
 
 
 def sections_to_json(sections: tuple[Section, ...]) -> list[dict[str, Any]]:
@@ -235,4 +262,4 @@ class Catalogue:
             ).one_or_none()
         if row is None:
             return None
-        return AttemptPaper(attempt_id, row.exam_id, row.trainee_id, row.bank_version_id, paper_from_json(row.paper))
+        return AttemptPaper.of(attempt_id, row.exam_id, row.trainee_id, row.bank_version_id, paper_from_json(row.paper))

@@ -10,6 +10,7 @@ a batch.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +25,13 @@ from training_exams.app.submission import Cause, answers_of, close_attempt, lock
 from training_exams.app.views import AnswerView, AttemptView, PaperView, paper_view
 from training_exams.domain.exam import ExamKind
 from training_exams.domain.paper import PaperItem, Snapshot, assemble
-from training_exams.persistence.statements import ELIGIBILITY, ELIGIBILITY_MANY, IN_PROGRESS, INSERT_ATTEMPT
+from training_exams.persistence.statements import (
+    ELIGIBILITY,
+    ELIGIBILITY_MANY,
+    IN_PROGRESS,
+    INSERT_ATTEMPTS,
+    attempt_arrays,
+)
 from training_exams.persistence.tables import face_checks
 from training_runtime.auth import Principal
 from training_runtime.batching import GroupCommit
@@ -151,7 +158,7 @@ class Starts:
                 papers[n] = (assemble(snapshot, start.exam.sections, seed), snapshot)
                 rows.append(_attempt_row(start, row, seed, papers[n][0], now))
             if rows:
-                inserted = {r.id: r for r in await tx.session.execute(INSERT_ATTEMPT, rows)}
+                inserted = {r.id: r for r in await tx.session.execute(INSERT_ATTEMPTS, attempt_arrays(rows))}
                 checked = [s for s in starts if s.face is not None and s.planned in inserted]
                 if checked:
                     await tx.session.execute(
@@ -164,7 +171,7 @@ class Starts:
             if row is None:
                 continue  # a concurrent start won: handled alone, it resumes that attempt
             self._catalogue.remember_paper(
-                AttemptPaper(row.id, start.exam.exam_id, start.me, start.exam.bank_version_id, items)
+                AttemptPaper.of(row.id, start.exam.exam_id, start.me, start.exam.bank_version_id, items)
             )
             outcomes[n] = StartResult(await self._views.view(row), paper_view(items, snapshot), [], resumed=False)
         return outcomes
@@ -193,14 +200,16 @@ class Starts:
                 items = assemble(snapshot, exam.sections, seed)
                 start = _Start(exam, me, planned, face)
                 row = (
-                    await tx.session.execute(INSERT_ATTEMPT, _attempt_row(start, found, seed, items, now))
+                    await tx.session.execute(
+                        INSERT_ATTEMPTS, attempt_arrays([_attempt_row(start, found, seed, items, now)])
+                    )
                 ).one_or_none()
                 if row is None:
                     return None  # a concurrent start won: the next try resumes its attempt
                 if face is not None:
                     await self._record_face(tx.session, exam, me, row.id, face, now)
         if found.open_id is None:
-            self._catalogue.remember_paper(AttemptPaper(row.id, exam.exam_id, me, exam.bank_version_id, items))
+            self._catalogue.remember_paper(AttemptPaper.of(row.id, exam.exam_id, me, exam.bank_version_id, items))
             return StartResult(await self._views.view(row), paper_view(items, snapshot), [], resumed=False)
         detail = await self._views.detail(row, stored)
         return StartResult(detail.attempt, detail.paper, detail.answers, resumed=True)
@@ -262,7 +271,7 @@ def _attempt_row(start: _Start, found: Any, seed: int, items: tuple[PaperItem, .
         "number": found.taken + 1,
         "status": IN_PROGRESS,
         "seed": seed,
-        "paper": paper_to_json(items),
+        "paper": json.dumps(paper_to_json(items)),
         "bank_version_id": exam.bank_version_id,
         "started_at": now,
         "deadline": now + timedelta(seconds=exam.time_limit_seconds),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from training_exams.domain.bank import Difficulty, QuestionType
 from training_exams.domain.exam import ExamKind
@@ -85,8 +85,9 @@ def bank_view(bank: Any, versions: list[Any]) -> BankView:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class PaperQuestionView:
+class PaperQuestionView(NamedTuple):
+    """A tuple: a paper has many questions and a mass start builds thousands of papers."""
+
     position: int
     type: QuestionType
     topic: str
@@ -102,20 +103,19 @@ class PaperView:
 
 
 def paper_view(items: tuple[PaperItem, ...], snapshot: Snapshot) -> PaperView:
-    shown = []
-    for position, item in enumerate(items):
-        question = snapshot.by_key[item.question]
-        shown.append(
-            PaperQuestionView(
-                position=position,
-                type=question.type,
-                topic=question.topic,
-                stem=question.stem,
-                options=tuple(question.options[i] for i in item.order),
-                points=item.points,
-            )
+    questions = snapshot.by_key
+    shown = tuple(
+        PaperQuestionView(
+            position,
+            (q := questions[item.question]).type,
+            q.topic,
+            q.stem,
+            tuple(q.options[i] for i in item.order),
+            item.points,
         )
-    return PaperView(tuple(shown), sum(item.points for item in items))
+        for position, item in enumerate(items)
+    )
+    return PaperView(shown, sum(item.points for item in items))
 
 
 @dataclass(frozen=True, slots=True)

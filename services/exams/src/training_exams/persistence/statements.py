@@ -6,8 +6,10 @@ compiled once (SQLAlchemy's cache) and executed with a parameter dict.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import DateTime, Uuid, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB
 
 from training_exams.persistence.tables import attempt_answers, attempts, enrollments
 
@@ -51,9 +53,61 @@ ELIGIBILITY_MANY = text(
     """
 )
 
-# Nothing when another start of the same trainee and exam got there first (a unique index). The
-# paper is not read back: the caller has it.
-INSERT_ATTEMPT = insert(attempts).on_conflict_do_nothing().returning(*(c for c in attempts.c if c.name != "paper"))
+# New attempts, one array per column (`attempt_arrays`): one statement text whatever the batch size.
+# Nothing comes back for a start that another start of the same trainee and exam beat (a unique
+# index). The paper (given as JSON text) is not read back: the caller has it.
+_NEW_ATTEMPT = [
+    "id",
+    "exam_id",
+    "class_id",
+    "enrollment_id",
+    "trainee_id",
+    "institution_id",
+    "region_code",
+    "employer_credit_code",
+    "kind",
+    "number",
+    "status",
+    "seed",
+    "paper",
+    "bank_version_id",
+    "started_at",
+    "deadline",
+    "start_face_check_id",
+    "page_leaves",
+    "max_points",
+    "pass_mark",
+]
+INSERT_ATTEMPTS = text(
+    """
+    INSERT INTO attempts (id, exam_id, class_id, enrollment_id, trainee_id, institution_id, region_code,
+        employer_credit_code, kind, number, status, seed, paper, bank_version_id, started_at, deadline,
+        start_face_check_id, page_leaves, max_points, pass_mark)
+    SELECT v.id, v.exam_id, v.class_id, v.enrollment_id, v.trainee_id, v.institution_id, v.region_code,
+        v.employer_credit_code, v.kind, v.number, v.status, v.seed, CAST(v.paper AS jsonb), v.bank_version_id,
+        v.started_at, v.deadline, v.start_face_check_id, v.page_leaves, v.max_points, v.pass_mark
+    FROM unnest(
+        CAST(:id AS uuid[]), CAST(:exam_id AS uuid[]), CAST(:class_id AS uuid[]), CAST(:enrollment_id AS uuid[]),
+        CAST(:trainee_id AS uuid[]), CAST(:institution_id AS uuid[]), CAST(:region_code AS text[]),
+        CAST(:employer_credit_code AS text[]), CAST(:kind AS text[]), CAST(:number AS int[]),
+        CAST(:status AS text[]), CAST(:seed AS bigint[]), CAST(:paper AS text[]), CAST(:bank_version_id AS uuid[]),
+        CAST(:started_at AS timestamptz[]), CAST(:deadline AS timestamptz[]), CAST(:start_face_check_id AS text[]),
+        CAST(:page_leaves AS int[]), CAST(:max_points AS int[]), CAST(:pass_mark AS int[])
+    ) AS v(id, exam_id, class_id, enrollment_id, trainee_id, institution_id, region_code, employer_credit_code,
+        kind, number, status, seed, paper, bank_version_id, started_at, deadline, start_face_check_id,
+        page_leaves, max_points, pass_mark)
+    ON CONFLICT DO NOTHING
+    RETURNING id, exam_id, class_id, enrollment_id, trainee_id, institution_id, region_code, employer_credit_code,
+        kind, number, status, seed, bank_version_id, started_at, deadline, start_face_check_id, page_leaves,
+        submitted_at, cause, graded_at, score, max_points, pass_mark, passed, topics, answered
+    """
+)
+
+
+def attempt_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """INSERT_ATTEMPTS's parameters for new attempts given as column dicts (the paper as JSON text)."""
+    return {column: [row[column] for row in rows] for column in _NEW_ATTEMPT}
+
 
 LOCK_ATTEMPT = select(attempts).where(attempts.c.id == bindparam("attempt_id", type_=Uuid)).with_for_update()
 
