@@ -5,11 +5,16 @@ only for the enrolled face."""
 
 from __future__ import annotations
 
+import uuid
+
+import asyncpg
 import grpc
 import pytest_asyncio
 
 from training.exams.v1 import exams_events_pb2 as ev
 from training.exams.v1 import exams_pb2 as pb
+from training.learning.v1 import learning_pb2 as lpb
+from training_events import Headers
 from training_testkit import wait_until
 from training_testkit.rpc import rpc_failure
 from training_testkit.streams import published
@@ -68,6 +73,41 @@ async def test_a_final_exam_allows_the_attempts_it_was_defined_with(final_class,
     )
     assert third.reason == "ATTEMPTS_EXHAUSTED"
     assert third.metadata["max_attempts"] == "2"
+
+
+async def test_hours_invalidated_after_completion_close_the_final_exam(
+    final_class, exam_office, classroom, exams_database, nats_server
+) -> None:
+    where, exam, _ = final_class
+    person = await exam_office.people.enrolled_trainee(FACES[BASELINE])
+    _, enrollment_id = await exam_office.enrolled(where, person)
+    await wait_until(
+        lambda: _known_to_learning(classroom, person, enrollment_id), what="learning to know the enrollment"
+    )
+    await complete_class(classroom, where, Finalist(person, enrollment_id))
+
+    await classroom.stub.InvalidateHours(
+        lpb.InvalidateHoursRequest(enrollment_id=enrollment_id, reason="确认代学，作废全部学时"),
+        metadata=where.admin.metadata,
+    )
+    invalidated = await wait_until(
+        lambda: published(
+            nats_server.url, "TRAINING_LEARNING", "training.learning.hours.invalidated.v1", enrollment_id
+        ),
+        what="learning's hours.invalidated",
+    )
+    event_id = uuid.UUID(invalidated[-1].headers[Headers.MSG_ID])
+    conn = await asyncpg.connect(exams_database)
+    try:
+        await wait_until(
+            lambda: conn.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", event_id),
+            what="exams to process the invalidation",
+        )
+    finally:
+        await conn.close()
+
+    closed = await rpc_failure(exam_office.start(person, exam, FACES[SAME_PERSON]), grpc.StatusCode.FAILED_PRECONDITION)
+    assert closed.reason == "CLASS_NOT_COMPLETED"
 
 
 async def test_the_start_face_check_admits_only_the_enrolled_face(exam_office, nats_server) -> None:

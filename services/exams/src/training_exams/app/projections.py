@@ -1,5 +1,6 @@
 """What exams keeps of other contexts' facts: classes and enrollments from courses, class
-completion from learning (a final exam may start only after it). Handlers run in the consumer's
+completion from learning (a final exam may start only after it; an invalidation of hours that
+leaves a topic short takes it back, until a later completion). Handlers run in the consumer's
 transaction with the inbox row, so a redelivered event changes nothing twice.
 
 The two streams are not ordered with each other: a class.completed event may arrive before the
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 
 from training.courses.v1 import courses_events_pb2 as cev
@@ -24,6 +25,7 @@ from training_runtime.protoconv import from_timestamp, kind_from_proto, qualific
 CLASS_OPENED = "training.courses.class.opened.v1"
 ENROLLMENT_CREATED = "training.courses.enrollment.created.v1"
 CLASS_COMPLETED = "training.learning.class.completed.v1"
+HOURS_INVALIDATED = "training.learning.hours.invalidated.v1"
 
 
 def courses_consumer(rulebooks: RulebookSet) -> ConsumerSpec:
@@ -101,8 +103,18 @@ def learning_consumer() -> ConsumerSpec:
             )
         )
 
+    async def hours_invalidated(ctx: EventContext, m: lev.HoursInvalidated) -> None:
+        if m.requirements_met:
+            return  # what remains still meets every topic: the class stays complete
+        await ctx.session.execute(
+            update(enrollments).where(enrollments.c.id == uuid.UUID(m.enrollment_id)).values(completed_at=None)
+        )
+
     return ConsumerSpec(
         durable="exams-learning",
         stream="TRAINING_LEARNING",
-        subscriptions=[Subscription(CLASS_COMPLETED, lev.ClassCompleted, class_completed)],
+        subscriptions=[
+            Subscription(CLASS_COMPLETED, lev.ClassCompleted, class_completed),
+            Subscription(HOURS_INVALIDATED, lev.HoursInvalidated, hours_invalidated),
+        ],
     )
