@@ -9,6 +9,7 @@ pytest_plugins = [
     "training_rulebook.testing",
     "training_courses.testing",
     "training_learning.testing",
+    "training_exams.testing",
     "training_certificates.testing",
     "training_supervision.testing",
 ]

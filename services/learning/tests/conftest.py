@@ -61,12 +61,7 @@ def learner(classroom: Classroom, campus, people):  # type: ignore[no-untyped-de
 
 async def study(player: Player, *, until: float, photo: str = SAME_PERSON, step: float = 10.0) -> None:
     """Watch honestly at 1x to position `until`, answering each due face check with `photo`."""
-    if not player.acks:
-        await player.beat(advance=0)  # the baseline
-    while player.position < until - 1e-9:
-        ack = await player.beat(advance=min(step, until - player.position))
-        if ack.face_check.due:
-            await player.check(FACES[photo])
+    await player.study(until, FACES[photo], step=step)
 
 
 async def beat(player: Player, **kwargs: object) -> pb.HeartbeatAck:

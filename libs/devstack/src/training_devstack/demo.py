@@ -1,6 +1,7 @@
 """Demo data for `make run`: an institution, its admin and teacher, a trainee, and (when courses and
 learning run) a syllabus, two published courses whose lessons play the bundled test video, a class
-on the demo rulebook and the trainee enrolled in it, all created through the APIs.
+on the demo rulebook and the trainee enrolled in it, and (when exams runs) the sample question bank
+with a mock and a final exam for that class, all created through the APIs.
 
 Idempotent: a second run finds what the first created (by username, ID number, credit code or
 title) and reuses it.
@@ -114,6 +115,10 @@ async def seed(host: str, secrets: dict[str, str]) -> list[str]:
         from training_devstack.demo_training import seed_training
 
         lines += await seed_training(host, secrets)
+        if installed("training_exams"):
+            from training_devstack.demo_exams import seed_exams
+
+            lines += await seed_exams(host, secrets)
     if installed("training_supervision_simulator"):
         lines += [
             "",

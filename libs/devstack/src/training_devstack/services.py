@@ -112,6 +112,7 @@ SERVICES: list[Launch] = [
     Launch("identity", "training_identity", 50051, "IDENTITY_", _identity_env),
     Launch("courses", "training_courses", 50052, "COURSES_", _rulebook_service_env("courses")),
     Launch("learning", "training_learning", 50053, "LEARNING_", _rulebook_service_env("learning")),
+    Launch("exams", "training_exams", 50054, "EXAMS_", _rulebook_service_env("exams")),
     Launch("certificates", "training_certificates", 50055, "CERTIFICATES_", _certificates_env),
     # The simulator starts before supervision, which trusts the certificate it writes at start-up.
     Launch(

@@ -101,8 +101,17 @@ class LessonQuizGate(_Strict):
 
 
 class ExamRules(_Strict):
+    """The official exam format and the limits of platform exams (mock and class-final)."""
+
     total_points: int = Field(gt=0, le=1000)
     pass_mark: int = Field(gt=0)
+    # A mock or final attempt is submitted by the server at this many page leaves.
+    page_leave_limit: int = Field(ge=1, le=100)
+    # A class-final exam allows at most this many attempts (the first plus resits).
+    max_final_attempts: int = Field(ge=1, le=10)
+    # Share of a multiple-choice question's points for some correct options and no wrong one;
+    # 0 is all or nothing (多选、少选、错选均不得分), the official practice.
+    multiple_choice_partial_credit: float = Field(ge=0, le=1)
 
     @model_validator(mode="after")
     def _pass_within_total(self) -> ExamRules:

@@ -11,10 +11,10 @@ from training_learning.app.projections import consumer
 from training_learning.app.records import Records
 from training_learning.app.study import Study
 from training_learning.app.sweeper import Sweeper
-from training_learning.faces import FaceVerifier
 from training_learning.policy import POLICY
 from training_learning.settings import LearningSettings
 from training_rulebook import load_rulebook
+from training_runtime.faces import FaceVerifier
 from training_runtime.server import ServiceContext, Wiring
 
 MIGRATIONS = "training_learning:migrations"

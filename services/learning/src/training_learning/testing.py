@@ -131,6 +131,15 @@ class Player:
             pb.EndStudyRequest(session_id=self.session_id, face_image=image), metadata=self.trainee.metadata
         )
 
+    async def study(self, until: float, image: bytes, *, step: float = 10.0) -> None:
+        """Watch honestly at 1x to position `until`, answering each due face check with `image`."""
+        if not self.acks:
+            await self.beat(advance=0)  # the baseline
+        while self.position < until - 1e-9:
+            ack = await self.beat(advance=min(step, until - self.position))
+            if ack.face_check.due:
+                await self.check(image)
+
 
 @dataclass
 class Classroom:

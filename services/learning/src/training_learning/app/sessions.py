@@ -14,7 +14,6 @@ from training_events import Event
 from training_learning.app.ledger import Ledger
 from training_learning.domain import session as rules_of_session
 from training_learning.domain.reasons import Reason
-from training_learning.faces import FaceResult
 from training_learning.persistence.state import SessionFacts, state_from_row, state_values
 from training_learning.persistence.tables import (
     active_sessions,
@@ -24,6 +23,7 @@ from training_learning.persistence.tables import (
     study_sessions,
 )
 from training_rulebook import Rulebook, RulebookSet
+from training_runtime.faces import FaceResult
 from training_runtime.protoconv import timestamp
 
 ANOMALY_RAISED = "training.learning.anomaly.raised.v1"

@@ -24,7 +24,6 @@ from training_learning.app.views import SessionView, session_view
 from training_learning.domain import session as rules_of_session
 from training_learning.domain.reasons import Reason
 from training_learning.domain.session import Status
-from training_learning.faces import FaceResult, FaceVerifier
 from training_learning.persistence.state import SessionFacts, state_from_row, state_values
 from training_learning.persistence.tables import (
     active_sessions,
@@ -40,6 +39,7 @@ from training_runtime.auth import Principal
 from training_runtime.clock import Clock
 from training_runtime.db import UnitOfWork
 from training_runtime.errors import FailedPrecondition, NotFound, Validator
+from training_runtime.faces import FaceResult, FaceVerifier
 from training_runtime.paging import parse_uuid
 
 MAX_IMAGE_BYTES = 3 * 1024 * 1024

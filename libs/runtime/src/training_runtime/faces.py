@@ -1,4 +1,10 @@
-"""Face checks during study go to identity's VerifyFace, with learning's service token."""
+"""Face checks at identity's VerifyFace, for the services that check a trainee's face (learning
+during study, exams at the start of an attempt). Calls go over the caller's authenticated channel
+(`ctx.clients.channel(settings.identity_url)`), so identity sees the calling service's token.
+
+identity's answers become domain errors: an unusable photo is INVALID_ARGUMENT on `face_image`, a
+trainee without an enrolled face FAILED_PRECONDITION FACE_NOT_ENROLLED, anything else UNAVAILABLE.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,13 @@ from training.identity.v1 import identity_pb2_grpc
 from training_runtime.errors import FailedPrecondition, InvalidArgument, Unavailable
 from training_runtime.server.status import field_violations
 
+# Why a check is made, as callers name it.
 PURPOSES = {
     "start": ipb.FACE_CHECK_PURPOSE_STUDY_START,
     "random": ipb.FACE_CHECK_PURPOSE_STUDY_RANDOM,
     "end": ipb.FACE_CHECK_PURPOSE_STUDY_END,
+    "exam_start": ipb.FACE_CHECK_PURPOSE_EXAM_START,
+    "exam_random": ipb.FACE_CHECK_PURPOSE_EXAM_RANDOM,
 }
 
 
@@ -33,6 +42,7 @@ class FaceVerifier:
         self._timeout = timeout
 
     async def verify(self, trainee_id: str, image: bytes, *, purpose: str, context_ref: str) -> FaceResult:
+        """Match `image` against the trainee's enrolled face; identity stores the check record."""
         try:
             response = await self._stub.VerifyFace(
                 ipb.VerifyFaceRequest(

@@ -1,0 +1,1 @@
+"""The exams service: question banks, exam definitions, papers, attempts and grades."""
