@@ -1,6 +1,7 @@
-"""The platform behind the gateway, for the gateway's tests: identity, courses and learning running
-in-process on their own NATS server and databases, on the real clock (a browser's heartbeats are
-real time) and a short-hour journey rulebook, and the gateway itself on a free port.
+"""The platform behind the gateway, for the gateway's tests: identity, courses, learning, exams and
+certificates running in-process on their own NATS server and databases, on the real clock (a
+browser's heartbeats are real time) and a short-hour journey rulebook, and the gateway itself on a
+free port.
 
 The services are private to these tests (not the session's shared ones, which run on a manual
 clock) so that durable consumers and streams do not mix with other tests' services.
@@ -24,6 +25,8 @@ import pytest_asyncio
 from training.common.v1 import common_pb2
 from training.courses.v1 import courses_pb2 as cpb
 from training.courses.v1 import courses_pb2_grpc
+from training.exams.v1 import exams_pb2 as epb
+from training.exams.v1 import exams_pb2_grpc
 from training.identity.v1 import identity_pb2 as ipb
 from training.identity.v1 import identity_pb2_grpc
 from training_certificates.service import MIGRATIONS as CERTIFICATES_MIGRATIONS
@@ -35,6 +38,10 @@ from training_courses.settings import CoursesSettings
 from training_courses.testing import Campus, OpenClass, School, service_settings
 from training_devstack import secrets as dev_secrets
 from training_devstack.embedded import NatsServer, free_port
+from training_exams.sample import sample_bank
+from training_exams.service import MIGRATIONS as EXAMS_MIGRATIONS
+from training_exams.service import ExamsService
+from training_exams.testing import exams_settings
 from training_gateway.server import GracefulServer, build_server
 from training_gateway.settings import GatewaySettings
 from training_identity.bootstrap import create_operator
@@ -98,6 +105,7 @@ class Platform:
     identity: ServiceApp
     courses: ServiceApp
     learning: ServiceApp
+    exams_stub: exams_pb2_grpc.ExamsServiceStub
     certificates: ServiceApp
     gateway: GatewaySettings
     base_url: str
@@ -137,6 +145,45 @@ class Platform:
         )
         await s.AcceptCourse(cpb.AcceptCourseRequest(**ref), metadata=school.admin.metadata)
         return (await s.PublishCourse(cpb.PublishCourseRequest(**ref), metadata=school.admin.metadata)).course
+
+    async def final_exam(self, opened: OpenClass) -> str:
+        """The sample bank (imported and approved by the operator) and a final exam of `opened` set by
+        its institution through the gateway: five true/false questions of 20 points, a face check at
+        the start."""
+        operator = self.people.operator.metadata
+        imported = await self.exams_stub.ImportBank(epb.ImportBankRequest(content=sample_bank()), metadata=operator)
+        if imported.bank.versions[-1].status == epb.BANK_VERSION_STATUS_PENDING_REVIEW:
+            await self.exams_stub.ReviewBankVersion(
+                epb.ReviewBankVersionRequest(
+                    bank_id=imported.bank.bank_id,
+                    version=imported.version,
+                    decision=epb.REVIEW_DECISION_APPROVE,
+                    comment="题库审核通过",
+                ),
+                metadata=operator,
+            )
+        body = {
+            "class_id": opened.class_id,
+            "kind": "EXAM_KIND_FINAL",
+            "title": "结业考试",
+            "bank_id": imported.bank.bank_id,
+            "time_limit_minutes": 10,
+            "max_attempts": 1,
+            "face_check_at_start": True,
+            "blueprint": [{"type": "QUESTION_TYPE_TRUE_FALSE", "count": 5, "points": 20}],
+        }
+        async with self.client() as http:
+
+            async def created() -> str | None:
+                response = await http.post(
+                    "/api/v1/exams", json=body, headers={"Authorization": f"Bearer {opened.school.admin.token}"}
+                )
+                if response.status_code == 409 and response.json()["reason"] == "CLASS_NOT_KNOWN":
+                    return None  # exams learns of classes from courses' events
+                assert response.status_code == 201, response.text
+                return response.json()["exam"]["exam_id"]
+
+            return await wait_until(created, timeout=30, what="exams to learn of the class")
 
     async def wait_learning_knows(self, trainee_token: str, enrollment_id: str) -> None:
         async with self.client() as http:
@@ -202,6 +249,7 @@ async def platform(test_databases: TestDatabases, tmp_path_factory: pytest.TempP
             ("identity", IDENTITY_MIGRATIONS),
             ("courses", COURSES_MIGRATIONS),
             ("learning", LEARNING_MIGRATIONS),
+            ("exams", EXAMS_MIGRATIONS),
             ("certificates", CERTIFICATES_MIGRATIONS),
         )
     }
@@ -240,6 +288,18 @@ async def platform(test_databases: TestDatabases, tmp_path_factory: pytest.TempP
                 ),
             )
         )
+        exams = await stack.enter_async_context(
+            running_app(
+                ExamsService(),
+                exams_settings(
+                    database_url=databases["exams"],
+                    nats_url=nats.url,
+                    identity_port=identity.port,
+                    secret=secrets["client_secret_exams"],
+                    rulebook=str(rulebook),
+                ),
+            )
+        )
         certificates = await stack.enter_async_context(
             running_app(
                 CertificatesService(),
@@ -258,8 +318,8 @@ async def platform(test_databases: TestDatabases, tmp_path_factory: pytest.TempP
             identity_url=f"127.0.0.1:{identity.port}",
             courses_url=f"127.0.0.1:{courses.port}",
             learning_url=f"127.0.0.1:{learning.port}",
+            exams_url=f"127.0.0.1:{exams.port}",
             certificates_url=f"127.0.0.1:{certificates.port}",
-            required_services=["identity", "courses", "learning", "certificates"],
             media_roots=f"journey={media_dir}",
             log_format="text",
             shutdown_grace_seconds=5,
@@ -279,6 +339,8 @@ async def platform(test_databases: TestDatabases, tmp_path_factory: pytest.TempP
         stack.push_async_callback(identity_channel.close)
         courses_channel = insecure_channel(f"127.0.0.1:{courses.port}")
         stack.push_async_callback(courses_channel.close)
+        exams_channel = insecure_channel(f"127.0.0.1:{exams.port}")
+        stack.push_async_callback(exams_channel.close)
         stub = identity_pb2_grpc.IdentityServiceStub(identity_channel)
         settings = identity.settings
         assert isinstance(settings, IdentitySettings)
@@ -294,6 +356,7 @@ async def platform(test_databases: TestDatabases, tmp_path_factory: pytest.TempP
         yield Platform(
             people=people,
             campus=Campus(courses_pb2_grpc.CoursesServiceStub(courses_channel), people),
+            exams_stub=exams_pb2_grpc.ExamsServiceStub(exams_channel),
             identity=identity,
             courses=courses,
             learning=learning,

@@ -1,21 +1,28 @@
 """The trainee's whole journey in headless Chromium through the gateway, with a camera that shows a
 real face: register, consent and enroll the face, study every lesson (heartbeats, random face checks
-that really match, lost focus, no seeking ahead) until the class completes. And with the other
-person's face in front of the camera, the random check fails and study pauses.
+that really match, lost focus, no seeking ahead) until the class completes, pass the final exam (a
+face check at the start, a countdown), download the certificate and open the verification page its
+QR code names. And with the other person's face in front of the camera, the random check fails and
+study pauses.
 
 Screenshots of every step and the timings are kept under test-output/gateway-browser/.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
 
+import pypdf
 import pytest
+import zxingcpp
 from playwright.async_api import Page, expect
 
+from training_exams.sample import sample_bank
 from training_identity.testing import PASSWORD, make_credit_code, make_national_id, make_phone
+from training_testkit import wait_until
 
 from .browser import CHROMIUM, Steps, camera_video, chromium
 from .conftest import DATA, LESSON_SECONDS, Platform, require_binary
@@ -29,6 +36,25 @@ def browser_binaries() -> str:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`)", pytrace=False)
     return require_binary("ffmpeg")
+
+
+BANK = {question["stem"]: question for question in json.loads(sample_bank())["questions"]}
+
+
+def correct_options(stem: str) -> list[str]:
+    """The options of the sample bank's question with this stem that its answer key marks correct."""
+    question = BANK[stem]
+    if question["type"] == "true_false":
+        return ["正确" if question["answer"] else "错误"]
+    return [question["options"][ord(letter) - ord("A")] for letter in question["answer"]]
+
+
+def qr_code_of(pdf: Path) -> str:
+    """What the QR code printed in the certificate PDF says."""
+    (page,) = pypdf.PdfReader(pdf).pages
+    (image,) = page.images
+    (barcode,) = zxingcpp.read_barcodes(image.image)
+    return barcode.text
 
 
 async def sign_in(page: Page, login: str) -> None:
@@ -67,7 +93,7 @@ async def study_lesson(
     await steps.shot(f"lesson-{n}-finished")
 
 
-async def test_a_trainee_registers_enrolls_a_face_and_studies_until_the_class_completes(
+async def test_a_trainee_registers_studies_until_the_class_completes_passes_the_final_and_verifies_the_certificate(
     platform: Platform, browser_binaries: str, tmp_path: Path
 ) -> None:
     training_class = await platform.journey_class()
@@ -129,6 +155,47 @@ async def test_a_trainee_registers_enrolls_a_face_and_studies_until_the_class_co
             hours = float(await card.locator(f"tr[data-topic='{code}'] .credited-hours").inner_text())
             assert hours >= 1
         await steps.shot("class-completed")
+
+        # The institution sets the final exam: five true/false questions of 20 points from the sample bank.
+        exam_id = await platform.final_exam(training_class)
+        await page.reload()
+        exam_link = card.locator(f"li[data-exam='{exam_id}'] a.exam-link")
+        await expect(exam_link).to_be_visible(timeout=20_000)
+        await exam_link.click()
+        await expect(page.locator("#exam-camera")).to_have_attribute("data-ready", "true")
+        await steps.shot("final-exam-face-check")
+        await page.locator("#exam-begin").click()
+        await expect(page.locator("#countdown")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+        for question in await page.locator("fieldset.question").all():
+            stem = (await question.locator("legend").inner_text()).split(". ", 1)[1].rsplit(" (", 1)[0]
+            for option in correct_options(stem):
+                await question.get_by_label(option, exact=True).check()
+            await expect(question).to_have_attribute("data-saved", "true")
+        await steps.shot("final-exam-answered-with-countdown")
+        await page.locator("#exam-submit").click()
+        await expect(page.locator("#exam-result")).to_have_attribute("data-passed", "true", timeout=20_000)
+        await steps.shot("final-exam-passed")
+
+        # The certificate is issued from the completion and the passed final exam.
+        await page.goto(f"{platform.base_url}/#/certificates")
+
+        async def issued() -> bool:
+            await page.reload()
+            await expect(page.locator("main h2")).to_be_visible()
+            return await page.locator("section.certificate").count() > 0
+
+        await wait_until(issued, timeout=30, interval=0.5, what="the certificate")
+        await steps.shot("certificate")
+        async with page.expect_download() as download_info:
+            await page.locator("button.download").click()
+        download = await download_info.value
+        pdf_path = steps.folder / "certificate.pdf"
+        await download.save_as(pdf_path)
+        qr_text = qr_code_of(pdf_path)
+        assert qr_text.startswith(f"{platform.base_url}/verify?t=")
+        await page.goto(qr_text)
+        await expect(page.locator("#result")).to_have_attribute("data-result", "VALID")
+        await steps.shot("public-verification-from-the-qr-code")
         elapsed = steps.finish()
     print(f"browser journey: {elapsed:.1f}s")
 

@@ -24,7 +24,7 @@ from training_gateway import problems
 from training_gateway.deps import BadToken
 from training_gateway.middleware import AccessLog, BodyLimit
 from training_gateway.ratelimit import RateLimited, RateLimiter
-from training_gateway.routes import accounts, certificates, face, media, study, system, training, web
+from training_gateway.routes import accounts, certificates, exams, face, media, study, system, training, web
 from training_gateway.settings import GatewaySettings
 from training_gateway.upstream import Upstreams
 
@@ -36,6 +36,7 @@ ROUTERS = [
     face.router,
     training.router,
     study.router,
+    exams.router,
     certificates.router,
     media.router,
     web.router,
