@@ -155,6 +155,17 @@ async def test_a_trainee_registers_studies_until_the_class_completes_passes_the_
             hours = float(await card.locator(f"tr[data-topic='{code}'] .credited-hours").inner_text())
             assert hours >= 1
         await steps.shot("class-completed")
+        async with platform.client() as http:
+            progress = (
+                await http.get(
+                    f"/api/v1/enrollments/{enrollment_id}/progress",
+                    headers={"Authorization": f"Bearer {signed_in['tokens']['access_token']}"},
+                )
+            ).json()["progress"]
+        # Honest study in the browser earns the whole lesson, to within the heartbeats' timing.
+        for lesson in progress["lessons"]:
+            assert lesson["finished"]
+            assert LESSON_SECONDS - 0.1 < lesson["credited_seconds"] <= LESSON_SECONDS
 
         # The institution sets the final exam: five true/false questions of 20 points from the sample bank.
         exam_id = await platform.final_exam(training_class)
