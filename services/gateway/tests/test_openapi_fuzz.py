@@ -53,6 +53,8 @@ async def schemathesis(platform: Platform, *options: str, name: str) -> tuple[in
         *options,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        # Schemathesis keeps a cache in its working directory: under test-output/, not in the repository.
+        cwd=REPORTS,
     )
     output, _ = await process.communicate()
     return process.returncode or 0, output.decode(errors="replace")
