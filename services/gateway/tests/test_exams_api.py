@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import base64
 
+import httpx
+
+from training_testkit import wait_until
+
 from .conftest import DATA, Platform
 
 
@@ -19,7 +23,13 @@ async def test_a_final_exam_is_listed_for_the_trainee_and_refuses_to_start_befor
     auth = {"Authorization": f"Bearer {trainee.token}"}
     frame = base64.b64encode((DATA / "obama2.jpg").read_bytes()).decode()
     async with platform.client() as http:
-        listed = await http.get("/api/v1/exams", params={"class_id": opened.class_id}, headers=auth)
+
+        async def listed_for_the_trainee() -> httpx.Response | None:
+            # Exams learns of the enrollment from courses' events.
+            response = await http.get("/api/v1/exams", params={"class_id": opened.class_id}, headers=auth)
+            return response if response.status_code != 200 or response.json()["exams"] else None
+
+        listed = await wait_until(listed_for_the_trainee, timeout=30, what="exams to know the enrollment")
         no_face = await http.post(f"/api/v1/exams/{exam_id}/attempts", json={}, headers=auth)
         started = await http.post(f"/api/v1/exams/{exam_id}/attempts", json={"face_image": frame}, headers=auth)
     assert listed.status_code == 200, listed.text
