@@ -43,11 +43,6 @@ class GracefulServer(uvicorn.Server):
         self._app.state.draining = True
         self._loop.call_soon_threadsafe(self._loop.call_later, self._drain_delay, super().handle_exit, sig, frame)
 
-    @property
-    def port(self) -> int:
-        """The bound port (useful when configured as 0)."""
-        return self.servers[0].sockets[0].getsockname()[1]
-
 
 def build_server(settings: GatewaySettings, *, server_class: type[GracefulServer] = GracefulServer) -> GracefulServer:
     setup_telemetry("gateway", otlp_endpoint=settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio)
