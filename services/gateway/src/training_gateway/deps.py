@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -72,6 +72,8 @@ Text = Annotated[str, AfterValidator(_utf8)]
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 PageSize = Annotated[int, Field(ge=0, le=200, description="1 to 200; 0 means the default of 50.")]
+# Every record id in a path (users, classes, sessions, exams, certificates, ...) is a UUID.
+Id = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
 
 
 def enum_names(enum_type: Any) -> Any:
@@ -94,4 +96,4 @@ def answers(message_type: Any) -> dict[str, Any]:
     return {"response_model": model_of(message_type.DESCRIPTOR), "responses": documented_errors(*COMMON_ERRORS)}
 
 
-__all__ = ["Auth", "Body", "Int32", "Int64", "PageSize", "Services", "Text", "answers", "enum_names", "to_json"]
+__all__ = ["Auth", "Body", "Id", "Int32", "Int64", "PageSize", "Services", "Text", "answers", "enum_names", "to_json"]

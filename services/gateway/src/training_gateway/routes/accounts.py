@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from training.common.v1 import common_pb2
 from training.identity.v1 import identity_pb2 as pb
 from training.identity.v1 import identity_pb2_grpc
-from training_gateway.deps import Auth, Body, PageSize, Services, Text, answers, enum_names, to_json
+from training_gateway.deps import Auth, Body, Id, PageSize, Services, Text, answers, enum_names, to_json
 from training_gateway.ratelimit import rate_limit
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -91,7 +91,7 @@ async def change_password(body: ChangePasswordBody, services: Services, auth: Au
 
 
 @router.get("/users/{user_id}", summary="One account, if the caller may see it", **answers(pb.GetUserResponse))
-async def get_user(user_id: str, services: Services, auth: Auth):
+async def get_user(user_id: Id, services: Services, auth: Auth):
     return to_json(await services.call(_identity(services).GetUser, pb.GetUserRequest(user_id=user_id), auth))
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response
 from training.certificates.v1 import certificates_pb2 as pb
 from training.certificates.v1 import certificates_pb2_grpc
 from training.common.v1 import common_pb2
-from training_gateway.deps import Auth, Body, PageSize, Services, Text, answers, enum_names, to_json
+from training_gateway.deps import Auth, Body, Id, PageSize, Services, Text, answers, enum_names, to_json
 from training_gateway.problems import documented_errors
 from training_gateway.ratelimit import rate_limit
 
@@ -47,7 +47,7 @@ async def list_certificates(
 
 
 @router.get("/certificates/{certificate_id}", summary="One certificate", **answers(pb.GetCertificateResponse))
-async def get_certificate(certificate_id: str, services: Services, auth: Auth):
+async def get_certificate(certificate_id: Id, services: Services, auth: Auth):
     request = pb.GetCertificateRequest(certificate_id=certificate_id)
     return to_json(await services.call(_certificates(services).GetCertificate, request, auth))
 
@@ -58,7 +58,7 @@ async def get_certificate(certificate_id: str, services: Services, auth: Auth):
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}, **documented_errors(400, 401, 403, 404, 429, 502, 503, 504)},
 )
-async def certificate_pdf(certificate_id: str, services: Services, auth: Auth) -> Response:
+async def certificate_pdf(certificate_id: Id, services: Services, auth: Auth) -> Response:
     request = pb.RenderCertificatePdfRequest(certificate_id=certificate_id)
     rendered = await services.call(_certificates(services).RenderCertificatePdf, request, auth)
     return Response(
@@ -73,7 +73,7 @@ async def certificate_pdf(certificate_id: str, services: Services, auth: Auth) -
     summary="Revoke a certificate with a reason (institution admin, regulator)",
     **answers(pb.RevokeCertificateResponse),
 )
-async def revoke_certificate(certificate_id: str, body: RevokeBody, services: Services, auth: Auth):
+async def revoke_certificate(certificate_id: Id, body: RevokeBody, services: Services, auth: Auth):
     request = pb.RevokeCertificateRequest(certificate_id=certificate_id, reason=body.reason)
     return to_json(await services.call(_certificates(services).RevokeCertificate, request, auth))
 

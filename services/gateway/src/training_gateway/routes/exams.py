@@ -10,7 +10,7 @@ from training.common.v1 import common_pb2
 from training.exams.v1 import exams_events_pb2 as epb
 from training.exams.v1 import exams_pb2 as pb
 from training.exams.v1 import exams_pb2_grpc
-from training_gateway.deps import Auth, Body, Int32, Int64, PageSize, Services, Text, answers, enum_names, to_json
+from training_gateway.deps import Auth, Body, Id, Int32, Int64, PageSize, Services, Text, answers, enum_names, to_json
 from training_runtime.protoconv import timestamp
 
 router = APIRouter(prefix="/api/v1", tags=["exams"])
@@ -108,7 +108,7 @@ async def create_exam(body: CreateExamBody, services: Services, auth: Auth):
 
 
 @router.get("/exams/{exam_id}", summary="One exam", **answers(pb.GetExamResponse))
-async def get_exam(exam_id: str, services: Services, auth: Auth):
+async def get_exam(exam_id: Id, services: Services, auth: Auth):
     return to_json(await services.call(_exams(services).GetExam, pb.GetExamRequest(exam_id=exam_id), auth))
 
 
@@ -118,7 +118,7 @@ async def get_exam(exam_id: str, services: Services, auth: Auth):
     summary="Start an attempt (or resume the one in progress), with a face frame for mock and final exams",
     **answers(pb.StartAttemptResponse),
 )
-async def start_attempt(exam_id: str, body: StartAttemptBody, services: Services, auth: Auth):
+async def start_attempt(exam_id: Id, body: StartAttemptBody, services: Services, auth: Auth):
     request = pb.StartAttemptRequest(exam_id=exam_id, face_image=body.face_image)
     return to_json(await services.call(_exams(services).StartAttempt, request, auth))
 
@@ -128,7 +128,7 @@ async def start_attempt(exam_id: str, body: StartAttemptBody, services: Services
     summary="Save the answer to one question (idempotent by revision)",
     **answers(pb.SaveAnswerResponse),
 )
-async def save_answer(attempt_id: str, position: Int32, body: AnswerBody, services: Services, auth: Auth):
+async def save_answer(attempt_id: Id, position: Int32, body: AnswerBody, services: Services, auth: Auth):
     request = pb.SaveAnswerRequest(
         attempt_id=attempt_id, position=position, selected=body.selected, revision=body.revision
     )
@@ -140,7 +140,7 @@ async def save_answer(attempt_id: str, position: Int32, body: AnswerBody, servic
     summary="Record that the exam page lost focus",
     **answers(pb.RecordPageLeaveResponse),
 )
-async def record_page_leave(attempt_id: str, body: PageLeaveBody, services: Services, auth: Auth):
+async def record_page_leave(attempt_id: Id, body: PageLeaveBody, services: Services, auth: Auth):
     request = pb.RecordPageLeaveRequest(attempt_id=attempt_id, client_time=timestamp(body.client_time))
     return to_json(await services.call(_exams(services).RecordPageLeave, request, auth))
 
@@ -148,7 +148,7 @@ async def record_page_leave(attempt_id: str, body: PageLeaveBody, services: Serv
 @router.post(
     "/attempts/{attempt_id}/submit", summary="Submit and grade an attempt", **answers(pb.SubmitAttemptResponse)
 )
-async def submit_attempt(attempt_id: str, body: SubmitBody, services: Services, auth: Auth):
+async def submit_attempt(attempt_id: Id, body: SubmitBody, services: Services, auth: Auth):
     request = pb.SubmitAttemptRequest(attempt_id=attempt_id)
     return to_json(await services.call(_exams(services).SubmitAttempt, request, auth))
 
@@ -156,7 +156,7 @@ async def submit_attempt(attempt_id: str, body: SubmitBody, services: Services, 
 @router.get(
     "/attempts/{attempt_id}", summary="One attempt with its paper and answers", **answers(pb.GetAttemptResponse)
 )
-async def get_attempt(attempt_id: str, services: Services, auth: Auth):
+async def get_attempt(attempt_id: Id, services: Services, auth: Auth):
     request = pb.GetAttemptRequest(attempt_id=attempt_id)
     return to_json(await services.call(_exams(services).GetAttempt, request, auth))
 

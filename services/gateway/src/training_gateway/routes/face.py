@@ -7,7 +7,7 @@ from pydantic import Base64Bytes
 
 from training.identity.v1 import identity_pb2 as pb
 from training.identity.v1 import identity_pb2_grpc
-from training_gateway.deps import Auth, Body, Int32, Services, Text, answers, to_json
+from training_gateway.deps import Auth, Body, Id, Int32, Services, Text, answers, to_json
 
 router = APIRouter(prefix="/api/v1", tags=["face"])
 
@@ -49,7 +49,7 @@ async def enroll_face(body: ImageBody, services: Services, auth: Auth):
     summary="Whether the trainee has consented and enrolled",
     **answers(pb.GetFaceStatusResponse),
 )
-async def face_status(user_id: str, services: Services, auth: Auth):
+async def face_status(user_id: Id, services: Services, auth: Auth):
     request = pb.GetFaceStatusRequest(user_id=user_id)
     return to_json(await services.call(_identity(services).GetFaceStatus, request, auth))
 
@@ -59,7 +59,7 @@ async def face_status(user_id: str, services: Services, auth: Auth):
     summary="Check the camera against the enrolled face (never counts)",
     **answers(pb.VerifyFaceResponse),
 )
-async def self_test(user_id: str, body: ImageBody, services: Services, auth: Auth):
+async def self_test(user_id: Id, body: ImageBody, services: Services, auth: Auth):
     request = pb.VerifyFaceRequest(user_id=user_id, image=body.image, purpose=pb.FACE_CHECK_PURPOSE_SELF_TEST)
     return to_json(await services.call(_identity(services).VerifyFace, request, auth))
 
@@ -69,6 +69,6 @@ async def self_test(user_id: str, body: ImageBody, services: Services, auth: Aut
     summary="Withdraw consent: delete the trainee's face data",
     **answers(pb.DeleteFaceDataResponse),
 )
-async def delete_face(user_id: str, services: Services, auth: Auth, reason: str = ""):
+async def delete_face(user_id: Id, services: Services, auth: Auth, reason: str = ""):
     request = pb.DeleteFaceDataRequest(user_id=user_id, reason=reason)
     return to_json(await services.call(_identity(services).DeleteFaceData, request, auth))

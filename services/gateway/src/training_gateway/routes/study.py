@@ -7,7 +7,7 @@ from pydantic import AwareDatetime, Base64Bytes
 
 from training.learning.v1 import learning_pb2 as pb
 from training.learning.v1 import learning_pb2_grpc
-from training_gateway.deps import Auth, Body, Int64, Services, Text, answers, to_json
+from training_gateway.deps import Auth, Body, Id, Int64, Services, Text, answers, to_json
 from training_runtime.protoconv import timestamp
 
 router = APIRouter(prefix="/api/v1/study-sessions", tags=["study"])
@@ -60,7 +60,7 @@ async def start_study(body: StartBody, services: Services, auth: Auth):
     summary="One player heartbeat (every interval of the rulebook)",
     **answers(pb.SendHeartbeatResponse),
 )
-async def send_heartbeat(session_id: str, body: HeartbeatBody, services: Services, auth: Auth):
+async def send_heartbeat(session_id: Id, body: HeartbeatBody, services: Services, auth: Auth):
     heartbeat = pb.Heartbeat(
         session_id=session_id,
         sequence=body.sequence,
@@ -79,7 +79,7 @@ async def send_heartbeat(session_id: str, body: HeartbeatBody, services: Service
     summary="A camera frame for a due check, or to resume paused study",
     **answers(pb.SubmitFaceCheckResponse),
 )
-async def submit_face_check(session_id: str, body: FaceFrameBody, services: Services, auth: Auth):
+async def submit_face_check(session_id: Id, body: FaceFrameBody, services: Services, auth: Auth):
     request = pb.SubmitFaceCheckRequest(session_id=session_id, face_image=body.face_image)
     return to_json(await services.call(_learning(services).SubmitFaceCheck, request, auth))
 
@@ -87,6 +87,6 @@ async def submit_face_check(session_id: str, body: FaceFrameBody, services: Serv
 @router.post(
     "/{session_id}/end", summary="End a study session, with a closing face check", **answers(pb.EndStudyResponse)
 )
-async def end_study(session_id: str, body: EndBody, services: Services, auth: Auth):
+async def end_study(session_id: Id, body: EndBody, services: Services, auth: Auth):
     request = pb.EndStudyRequest(session_id=session_id, face_image=body.face_image)
     return to_json(await services.call(_learning(services).EndStudy, request, auth))

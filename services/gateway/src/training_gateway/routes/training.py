@@ -10,7 +10,7 @@ from training.courses.v1 import courses_pb2 as cpb
 from training.courses.v1 import courses_pb2_grpc
 from training.learning.v1 import learning_pb2 as lpb
 from training.learning.v1 import learning_pb2_grpc
-from training_gateway.deps import Auth, Body, Int32, PageSize, Services, Text, answers, enum_names, to_json
+from training_gateway.deps import Auth, Body, Id, Int32, PageSize, Services, Text, answers, enum_names, to_json
 
 router = APIRouter(prefix="/api/v1", tags=["training"])
 
@@ -77,7 +77,7 @@ async def open_class(body: OpenClassBody, services: Services, auth: Auth):
 
 
 @router.get("/classes/{class_id}", summary="One training class", **answers(cpb.GetClassResponse))
-async def get_class(class_id: str, services: Services, auth: Auth):
+async def get_class(class_id: Id, services: Services, auth: Auth):
     return to_json(await services.call(_courses(services).GetClass, cpb.GetClassRequest(class_id=class_id), auth))
 
 
@@ -87,13 +87,13 @@ async def get_class(class_id: str, services: Services, auth: Auth):
     summary="Enroll a trainee into a class (institution admin or staff)",
     **answers(cpb.EnrollTraineeResponse),
 )
-async def enroll_trainee(class_id: str, body: EnrollBody, services: Services, auth: Auth):
+async def enroll_trainee(class_id: Id, body: EnrollBody, services: Services, auth: Auth):
     request = cpb.EnrollTraineeRequest(class_id=class_id, trainee_id=body.trainee_id)
     return to_json(await services.call(_courses(services).EnrollTrainee, request, auth))
 
 
 @router.get("/syllabi/{syllabus_id}", summary="One syllabus with its topics", **answers(cpb.GetSyllabusResponse))
-async def get_syllabus(syllabus_id: str, services: Services, auth: Auth):
+async def get_syllabus(syllabus_id: Id, services: Services, auth: Auth):
     request = cpb.GetSyllabusRequest(syllabus_id=syllabus_id)
     return to_json(await services.call(_courses(services).GetSyllabus, request, auth))
 
@@ -116,7 +116,7 @@ async def list_courses(
 
 
 @router.get("/courses/{course_id}", summary="One course with its lessons", **answers(cpb.GetCourseResponse))
-async def get_course(course_id: str, services: Services, auth: Auth):
+async def get_course(course_id: Id, services: Services, auth: Auth):
     return to_json(await services.call(_courses(services).GetCourse, cpb.GetCourseRequest(course_id=course_id), auth))
 
 
@@ -133,7 +133,7 @@ async def rate_course(body: RatingBody, services: Services, auth: Auth):
     summary="Credited hours per lesson, topic and class",
     **answers(lpb.GetProgressResponse),
 )
-async def get_progress(enrollment_id: str, services: Services, auth: Auth):
+async def get_progress(enrollment_id: Id, services: Services, auth: Auth):
     request = lpb.GetProgressRequest(enrollment_id=enrollment_id)
     return to_json(await services.call(_learning(services).GetProgress, request, auth))
 
@@ -144,7 +144,7 @@ async def get_progress(enrollment_id: str, services: Services, auth: Auth):
     **answers(lpb.ExplainHoursResponse),
 )
 async def explain_hours(
-    enrollment_id: str, services: Services, auth: Auth, page_size: PageSize = 0, page_token: str = ""
+    enrollment_id: Id, services: Services, auth: Auth, page_size: PageSize = 0, page_token: str = ""
 ):
     request = lpb.ExplainHoursRequest(enrollment_id=enrollment_id, page=_page(page_size, page_token))
     return to_json(await services.call(_learning(services).ExplainHours, request, auth))
@@ -171,7 +171,7 @@ async def list_anomalies(
     summary="Clear or confirm an anomaly (institution)",
     **answers(lpb.ReviewAnomalyResponse),
 )
-async def review_anomaly(anomaly_id: str, body: ReviewAnomalyBody, services: Services, auth: Auth):
+async def review_anomaly(anomaly_id: Id, body: ReviewAnomalyBody, services: Services, auth: Auth):
     request = lpb.ReviewAnomalyRequest(
         anomaly_id=anomaly_id, decision=lpb.AnomalyDecision.Value(body.decision), comment=body.comment
     )
