@@ -109,6 +109,9 @@ def service_env(launch: Launch, infra: Infrastructure, secrets: dict[str, str], 
         f"{p}GRPC_PORT": str(launch.port),
         f"{p}IDENTITY_URL": f"{host}:50051",
         f"{p}LOG_FORMAT": "json",
+        # Locally every call is logged and traced; production defaults sample (docs/operations.md).
+        f"{p}ACCESS_LOG": "all",
+        f"{p}TRACE_SAMPLE_RATIO": "1.0",
         f"{p}SHUTDOWN_GRACE_SECONDS": "5",
         f"{p}HTTP_HOST": host,
     }

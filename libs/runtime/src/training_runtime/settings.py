@@ -86,8 +86,13 @@ class ProcessSettings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+    # Access log lines: every call, or only failed and slow ones (the default: a line per heartbeat
+    # costs more than the heartbeat), or none.
+    access_log: Literal["all", "errors", "off"] = "errors"
+    access_log_slow_ms: float = Field(1000.0, ge=0)
     # Fraction of new traces recorded (parent-based: a sampled caller's trace is always continued).
-    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
+    # 0.1 keeps tracing's cost on the hot paths small (docs/operations.md); `make run` records all.
+    trace_sample_ratio: float = Field(0.1, ge=0.0, le=1.0)
     # OTLP/gRPC collector endpoint; unset means traces and metrics are not exported.
     otlp_endpoint: str | None = None
 

@@ -161,6 +161,6 @@ def create_app(settings: GatewaySettings, *, upstreams: Upstreams | None = None)
             max_age=600,
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, mode=settings.access_log, slow_ms=settings.access_log_slow_ms)
     app.add_middleware(OpenTelemetryMiddleware, excluded_urls="/healthz,/readyz,/static/.*")
     return app

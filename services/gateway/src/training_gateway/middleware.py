@@ -69,10 +69,14 @@ class BodyLimit:
 
 
 class AccessLog:
-    """One log line and one metric sample per request, with the route template (not the raw path)."""
+    """One metric sample per request and, as the services do (ACCESS_LOG), a log line for every
+    request, for failed (4xx, 5xx) and slow ones only, or none; with the route template, not the raw
+    path."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, mode: str = "errors", slow_ms: float = 1000.0) -> None:
         self.app = app
+        self.mode = mode
+        self.slow_ms = slow_ms
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,7 +103,10 @@ class AccessLog:
             }
             _duration.record(elapsed, attributes)
             _requests.add(1, attributes)
-            if route not in ("/healthz", "/readyz"):
+            failed_or_slow = status >= 400 or elapsed >= self.slow_ms
+            if route not in ("/healthz", "/readyz") and (
+                self.mode == "all" or (self.mode == "errors" and failed_or_slow)
+            ):
                 access_log.info(
                     "%s %s %d %.1fms",
                     scope["method"],

@@ -45,13 +45,14 @@ class TokenSigner:
         self._keys = keys
         self._current = next(iter(keys))
         self._ttl = ttl
+        self._public = {kid: key.public_key() for kid, key in keys.items()}
 
     @property
     def current_key_id(self) -> str:
         return self._current
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
-        return {kid: key.public_key() for kid, key in self._keys.items()}
+        return dict(self._public)
 
     def sign(self, principal: Principal, *, ttl: timedelta | None = None) -> IssuedToken:
         # Token lifetimes are security properties in real time, whatever clock the domain runs on.

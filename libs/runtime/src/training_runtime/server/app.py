@@ -27,7 +27,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import metrics
-from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from training_events import (
     ConsumerRunner,
@@ -43,7 +42,7 @@ from training_runtime.auth.tokens import KeySource, TokenVerifier
 from training_runtime.clients import ServiceClients
 from training_runtime.clock import Clock, SystemClock
 from training_runtime.db import Database, UnitOfWork
-from training_runtime.server.interceptors import ServiceInterceptor, UntracedInfrastructure
+from training_runtime.server.interceptors import ServiceInterceptor
 from training_runtime.settings import ServiceSettings
 from training_runtime.telemetry import flush_telemetry, setup_telemetry
 
@@ -216,8 +215,13 @@ class ServiceApp:
         verifier = TokenVerifier(wiring.key_source or clients.key_set())
         server = grpc.aio.server(
             interceptors=[
-                UntracedInfrastructure(aio_server_interceptor()),
-                ServiceInterceptor(service=name, policy=self.definition.policy, verifier=verifier),
+                ServiceInterceptor(
+                    service=name,
+                    policy=self.definition.policy,
+                    verifier=verifier,
+                    access_log=s.access_log,
+                    access_log_slow_ms=s.access_log_slow_ms,
+                ),
             ],
             options=[
                 ("grpc.max_receive_message_length", s.grpc_max_message_bytes),
