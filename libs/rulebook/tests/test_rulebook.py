@@ -63,3 +63,13 @@ def test_a_path_that_is_neither_shipped_nor_a_file_is_refused(tmp_path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(RulebookError, match="not JSON"):
         load_rulebook(str(tmp_path / "bad.json"))
+
+
+def test_a_topic_is_complete_within_the_completion_tolerance_and_not_beyond() -> None:
+    rules = load_rulebook("default").in_force(datetime(2026, 3, 2, tzinfo=UTC))
+    required = rules.hours_to_seconds(2)
+    assert rules.heartbeats.completion_tolerance_seconds == 1.0
+    assert rules.topic_complete(required, 2)
+    assert rules.topic_complete(required - 0.5, 2)  # a video ends a few ms before its nominal length
+    assert not rules.topic_complete(required - 2, 2)
+    assert rules.topic_complete(required + 100, 2)

@@ -71,6 +71,10 @@ class HeartbeatRules(_Strict):
     idle_timeout_seconds: float = Field(gt=0, le=3600)
     # A session silent this long is ended; time not yet bracketed by a passed face check is lost.
     abandon_after_minutes: float = Field(gt=0, le=24 * 60)
+    # A topic counts as complete when its credited time falls short of the requirement by at most
+    # this much: time is measured from the player's reported positions, and a video studied to its
+    # end reports a position a few milliseconds before its nominal length.
+    completion_tolerance_seconds: float = Field(default=1.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _ordered(self) -> HeartbeatRules:
@@ -174,6 +178,10 @@ class Rulebook(_Strict):
 
     def seconds_to_hours(self, seconds: float) -> float:
         return seconds / self.class_hour_seconds
+
+    def topic_complete(self, credited_seconds: float, required_hours: float) -> bool:
+        """Whether credited study meets a topic's required class hours (within the completion tolerance)."""
+        return credited_seconds + self.heartbeats.completion_tolerance_seconds >= self.hours_to_seconds(required_hours)
 
     def required(self, qualification: QualificationType, kind: TrainingKind) -> int:
         return self.required_hours[qualification].of(kind)

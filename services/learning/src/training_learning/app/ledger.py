@@ -405,8 +405,7 @@ class Ledger:
         if e.completed_at is not None or e.frozen:
             return
         topics = await self.topic_totals(e.id, e.class_id)
-        # A tiny slack absorbs floating-point sums of many intervals.
-        if not topics or any(t.credited_seconds + 1e-6 < rules.hours_to_seconds(t.required_hours) for t in topics):
+        if not topics or not all(rules.topic_complete(t.credited_seconds, t.required_hours) for t in topics):
             return
         marked = await self.session.scalar(
             update(enrollments)

@@ -145,7 +145,7 @@ class Records:
                     required_hours=t.required_hours,
                     credited_seconds=t.credited_seconds,
                     credited_hours=rules.seconds_to_hours(t.credited_seconds),
-                    met=t.credited_seconds + 1e-6 >= rules.hours_to_seconds(t.required_hours),
+                    met=rules.topic_complete(t.credited_seconds, t.required_hours),
                 )
                 for t in topics
             ],
@@ -453,7 +453,7 @@ class Records:
         topics = await ledger.topic_totals(e.id, e.class_id)
         remaining = sum(t.credited_seconds for t in topics)
         met = bool(topics) and all(
-            t.credited_seconds + 1e-6 >= rules.hours_to_seconds(t.required_hours) for t in topics
+            rules.topic_complete(t.credited_seconds, t.required_hours) for t in topics
         )
         await ledger.emit(
             Event(
