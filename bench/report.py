@@ -81,8 +81,8 @@ the same two cores with the load generator. At production load (one heartbeat pe
         "Exams: the mass start",
         """\
 **What runs.** PostgreSQL, a private NATS, identity and exams, in one Python process with the load
-generator. 2,500 trainees at 1x (5,000 and 10,000 at 2x and 4x; 10,000 is the load the exams issue
-set its goal for), their enrollments and completions published on NATS as courses and learning
+generator. 1,000 trainees at 1x (2,000 and 4,000 at 2x and 4x; the exams issue set its goal for
+10,000, `python -m bench exams:10`), their enrollments and completions published on NATS as courses and learning
 publish them, tokens signed with the platform key, start the same class-final exam at concurrency
 256; then each saves an answer to each of its 20 questions, one call each, and submits (22 calls a
 trainee). The final exam's start face check is switched off in its definition (face matching runs
