@@ -150,3 +150,21 @@ async def test_long_chains_report_progress(engine) -> None:  # type: ignore[no-u
         result = await verify_chain(conn, CHAINS, NOTES, progress=_Progress(out, every=0), batch=10)
     assert result.intact
     assert out.getvalue().splitlines() == [f"{NOTES}: {n} links checked ..." for n in (10, 20, 25)]
+
+
+async def test_an_unlinked_row_is_named_where_its_own_order_puts_it(engine) -> None:  # type: ignore[no-untyped-def]
+    await add(engine, 4)
+    forged = uuid.uuid4()
+    async with engine.begin() as conn:
+        # Backdated: a sequence number before every row's (an identity column can be overridden).
+        await conn.exec_driver_sql(
+            "INSERT INTO notes (id, seq, body, at) OVERRIDING SYSTEM VALUE VALUES ($1, 0, 'forged', now())", (forged,)
+        )
+    async with engine.connect() as conn:
+        result = await verify_chain(conn, CHAINS, NOTES)
+    assert (result.first_break.problem, result.first_break.position, result.first_break.record_id) == (
+        Problem.INSERTED,
+        1,
+        str(forged),
+    )
+    assert result.links_checked == 0
