@@ -233,7 +233,7 @@ class FaceData:
             }
             await tx.session.execute(face_checks.insert().values(**row))
             if purpose is not Purpose.SELF_TEST:
-                await date_training_check(tx.session, user_id, snapshot_id, now, self._settings.retention_default_years)
+                await date_training_check(tx.session, user_id, snapshot_id, self._settings.retention_default_years)
             await self._vault.record_access(tx, principal, user_id, Access.VERIFY, purpose.value, str(check_id))
             await tx.emit(
                 Event(

@@ -10,9 +10,8 @@ later: a new enrollment extends them, nothing shortens them.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
-from sqlalchemy import Interval, and_, func, literal, select, update
+from sqlalchemy import Interval, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from training_identity.face.rules import Purpose
@@ -37,11 +36,11 @@ def _plus_years(moment, years):  # type: ignore[no-untyped-def]
 
 
 async def date_training_check(
-    session: AsyncConnection, user_id: uuid.UUID, snapshot_id: uuid.UUID, checked_at: datetime, default_years: int
+    session: AsyncConnection, user_id: uuid.UUID, snapshot_id: uuid.UUID, default_years: int
 ) -> None:
-    """Date a training check's snapshot and extend the trainee's retention with it (same transaction
-    as the check). Nothing happens for a trainee not enrolled anywhere (yet)."""
-    until = _plus_years(literal(checked_at), _years_of(user_id, default_years))
+    """Date a training check's snapshot (from when it was taken) and extend the trainee's retention
+    with it, in the check's transaction. Nothing happens for a trainee not enrolled anywhere (yet)."""
+    until = _plus_years(face_snapshots.c.created_at, _years_of(user_id, default_years))
     dated = (
         await session.execute(
             update(face_snapshots)
