@@ -13,7 +13,9 @@ from training_certificates.app.issuance import Issuer
 from training_certificates.app.verification import VerificationCache, Verifier, listen_for_revocations
 from training_certificates.domain.signing import CertificateKeys
 from training_certificates.policy import POLICY
+from training_certificates.retention import CERTIFICATE_DATING
 from training_certificates.settings import CertificatesSettings
+from training_runtime.retention import RetentionDater
 from training_runtime.server import ServiceContext, Wiring
 from training_runtime.settings import parse_keyring
 
@@ -50,4 +52,8 @@ class CertificatesService:
         async def revocations() -> None:
             await listen_for_revocations(ctx.nats, cache)
 
-        return Wiring(register=register, consumers=consumers(issuer, ctx.clock, cache), background=[revocations])
+        return Wiring(
+            register=register,
+            consumers=consumers(issuer, ctx.clock, cache),
+            background=[revocations, RetentionDater(ctx.uow, ctx.clock, CERTIFICATE_DATING).run],
+        )

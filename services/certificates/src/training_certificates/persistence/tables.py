@@ -62,6 +62,10 @@ enrollment_facts = Table(
     # The first passed final attempt (AttemptGraded as JSON).
     Column("final_exam", JSONB),
     Column("updated_at", TZ, nullable=False),
+    # Retention (docs/records.md): the class's rulebook years (from courses), and the enrollment's
+    # certificate is kept until its issuance or revocation, whichever is later, plus those years.
+    Column("retention_years", Integer),
+    Column("retention_until", TZ),
     Index("ix_enrollment_facts_institution_id", "institution_id"),
 )
 
