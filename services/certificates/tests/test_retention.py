@@ -42,11 +42,9 @@ async def test_a_certificate_is_kept_the_announced_years_after_its_last_change( 
     issued = await retention(certificates_database, graduate.enrollment_id)
     assert issued["retention_years"] == 6
     assert issued["retention_until"] == issued["issued_at"].replace(year=issued["issued_at"].year + 6)
-    assert (
-        await date(certificates_app) == 0
-        or (await retention(certificates_database, graduate.enrollment_id))["retention_until"]
-        == issued["retention_until"]
-    )
+    await date(certificates_app)  # a second pass moves nothing
+    again = await retention(certificates_database, graduate.enrollment_id)
+    assert again["retention_until"] == issued["retention_until"]
 
     admin = await people.account(common_pb2.ROLE_INSTITUTION_ADMIN, institution_id=graduate.institution_id)
     await graduation.stub.RevokeCertificate(
