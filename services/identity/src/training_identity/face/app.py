@@ -15,6 +15,7 @@ from sqlalchemy import select, true, update
 
 from training.identity.v1 import identity_events_pb2 as events
 from training_events import Event
+from training_identity.chains import CHAINS, FACE_CHECKS
 from training_identity.face import rules
 from training_identity.face.deletion import (
     FaceDeletion,
@@ -44,6 +45,7 @@ from training_identity.face.views import (
 )
 from training_identity.persistence.tables import users
 from training_identity.retention.dating import date_training_check
+from training_records import append
 from training_runtime.auth.principal import Principal, Role
 from training_runtime.db import Transaction, UnitOfWork
 from training_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Validator
@@ -232,6 +234,7 @@ class FaceData:
                 "checked_by_role": actor_role,
             }
             await tx.session.execute(face_checks.insert().values(**row))
+            await append(tx.session, CHAINS, FACE_CHECKS, [check_id], now=now)
             if purpose is not Purpose.SELF_TEST:
                 await date_training_check(tx.session, user_id, snapshot_id, self._settings.retention_default_years)
             await self._vault.record_access(tx, principal, user_id, Access.VERIFY, purpose.value, str(check_id))

@@ -1,14 +1,14 @@
 """Retention: each enrollment's rulebook years and the date its certificate is kept until.
 
-Revision ID: 0002_retention
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_retention"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,22 +1,22 @@
-"""Retention: each enrollment's rulebook years and the date its ledger is kept until.
+"""Retention: each enrollment's rulebook years and the date its attempts are kept until.
 
-Revision ID: 0002_retention
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_retention"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
+    # Enrollments learnt before this revision keep NULL years and are not dated (docs/records.md).
     op.add_column("enrollments", sa.Column("retention_years", sa.Integer))
     op.add_column("enrollments", sa.Column("retention_until", sa.DateTime(timezone=True)))
-    # Enrollments learnt before this revision keep NULL years and are not dated (docs/records.md).
 
 
 def downgrade() -> None:

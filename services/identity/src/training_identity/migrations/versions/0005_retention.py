@@ -1,15 +1,15 @@
 """Retention: when each trainee's records and face snapshots may be deleted, and proof of the
 retention job's deletions and erasures (docs/records.md, "Retention").
 
-Revision ID: 0004_retention
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_retention"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
