@@ -22,6 +22,7 @@ from training.courses.v1 import courses_events_pb2 as courses_events
 from training.identity.v1 import identity_pb2 as pb
 from training.identity.v1 import identity_pb2_grpc
 from training_events import Event
+from training_identity.chains import CHAINS, FACE_CHECKS
 from training_identity.face.rules import DeletedRecord, deletion_digest
 from training_identity.face.vault import FaceVault
 from training_identity.retention.command import run_retention
@@ -36,14 +37,24 @@ from training_identity.testing import (
     identity_settings,
     migrated_database,
 )
+from training_records import verify_chain
 from training_runtime.clients import insecure_channel
 from training_runtime.clock import ManualClock
+from training_runtime.db import UnitOfWork
 from training_runtime.protoconv import timestamp
 from training_testkit import running_app, wait_until
 from training_testkit.streams import EventPublisher
 
 START = datetime(2030, 1, 15, 8, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
+
+
+async def chain_intact(stack: Stack) -> int:
+    """Identity's face-check chain verifies; returns how many links were checked."""
+    async with stack.uow.read() as session:
+        verification = await verify_chain(session, CHAINS, FACE_CHECKS)
+    assert verification.first_break is None, verification.first_break
+    return verification.links_checked
 
 
 @dataclass
@@ -56,6 +67,7 @@ class Stack:
     publisher: EventPublisher
     settings: IdentitySettings
     photos: FacePhotos
+    uow: UnitOfWork
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -75,7 +87,7 @@ async def stack(test_databases, nats_factory, platform_secrets, face_photos) -> 
             async with EventPublisher(nats.url) as publisher:
                 stub = identity_pb2_grpc.IdentityServiceStub(channel)
                 people = People(stub, operator=None, secrets=platform_secrets)  # type: ignore[arg-type]
-                yield Stack(stub, people, clock, job, sql, publisher, settings, face_photos)
+                yield Stack(stub, people, clock, job, sql, publisher, settings, face_photos, app.context.uow)
         finally:
             await sql.close()
             await channel.close()
@@ -179,6 +191,9 @@ async def test_the_job_deletes_exactly_what_is_due_and_proves_it(stack: Stack) -
     assert (await user_row(stack, manager))["retention_until"] == manager_until
     assert (await user_row(stack, unenrolled))["retention_until"] is None
 
+    links = await chain_intact(stack)
+    assert links == 5
+
     # One day before the managers' records are due: only the ended consent (365 days) takes effect.
     stack.clock.set(manager_until - DAY)
     before = await stack.job.run_once()
@@ -275,6 +290,9 @@ async def test_the_job_deletes_exactly_what_is_due_and_proves_it(stack: Stack) -
         )
         == 2
     )
+    # Every face-check record is still there and the chain still verifies: only blobs and personal
+    # columns went.
+    assert await chain_intact(stack) == links
 
 
 async def test_withdrawn_consent_keeps_training_snapshots_until_the_job_deletes_them(stack: Stack) -> None:
