@@ -209,6 +209,8 @@ class RetentionJob:
     # -- the steps ---------------------------------------------------------------------------------
 
     async def _delete_due_snapshots(self, tx: Transaction, user_id: uuid.UUID, actor: Principal, run_id: uuid.UUID):  # type: ignore[no-untyped-def]
+        # Two replicas running the job at once queue on the trainee's row; the second finds nothing due.
+        await tx.session.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
         due = await tx.session.scalar(
             select(func.count())
             .select_from(face_snapshots)
@@ -219,9 +221,9 @@ class RetentionJob:
         return await self._delete(tx, user_id, Scope.DUE_SNAPSHOTS, SNAPSHOTS_DUE, actor, run_id)
 
     async def _delete_after_consent(self, tx: Transaction, user_id: uuid.UUID, actor: Principal, run_id: uuid.UUID):  # type: ignore[no-untyped-def]
-        await tx.session.execute(
-            select(face_baselines.c.user_id).where(face_baselines.c.user_id == user_id).with_for_update()
-        )
+        # Baseline, then trainee: the order a check takes them in (it dates the trainee last).
+        await self._lock_baseline(tx, user_id)
+        await tx.session.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
         ended = await tx.session.scalar(self._consent_ended(tx.now(), user_id))
         if ended is None:
             return None
@@ -229,6 +231,7 @@ class RetentionJob:
 
     async def _erase(self, tx: Transaction, user_id: uuid.UUID, actor: Principal, run_id: uuid.UUID):  # type: ignore[no-untyped-def]
         now = tx.now()
+        await self._lock_baseline(tx, user_id)
         row = (
             await tx.session.execute(
                 select(
@@ -245,9 +248,6 @@ class RetentionJob:
         ).one()
         if row.erased_at is not None or row.retention_until is None or row.retention_until > now:
             return None
-        await tx.session.execute(
-            select(face_baselines.c.user_id).where(face_baselines.c.user_id == user_id).with_for_update()
-        )
         if (await retained_snapshots(tx, user_id)).count:
             # Cannot happen while the trainee's date is the latest of its snapshots'; never erase early.
             log.warning("trainee %s is due for erasure but still has retained snapshots; skipped", user_id)
@@ -311,6 +311,12 @@ class RetentionJob:
             )
         )
         return counts
+
+    @staticmethod
+    async def _lock_baseline(tx: Transaction, user_id: uuid.UUID) -> None:
+        await tx.session.execute(
+            select(face_baselines.c.user_id).where(face_baselines.c.user_id == user_id).with_for_update()
+        )
 
     @staticmethod
     async def _has_face_data(tx: Transaction, user_id: uuid.UUID) -> bool:
