@@ -9,6 +9,10 @@ over that NATS exactly as courses' relay would publish them.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,7 +29,6 @@ from training_events import Event
 from training_identity.chains import CHAINS, FACE_CHECKS
 from training_identity.face.rules import DeletedRecord, deletion_digest
 from training_identity.face.vault import FaceVault
-from training_identity.retention.command import run_retention
 from training_identity.retention.job import CONSENT_ENDED, ERASED_NAME, RECORDS_DUE, SNAPSHOTS_DUE, RetentionJob
 from training_identity.service import MIGRATIONS, IdentityService, personal_data
 from training_identity.settings import IdentitySettings
@@ -314,9 +317,21 @@ async def test_withdrawn_consent_keeps_training_snapshots_until_the_job_deletes_
     assert reasons == [("I withdraw my consent", 2, 1), (SNAPSHOTS_DUE, 1, 0)]
 
 
-async def test_the_command_records_its_run(stack: Stack) -> None:
-    report = await run_retention(stack.settings, dry_run=True)
-    run = await stack.sql.fetchrow("SELECT * FROM retention_runs WHERE id = $1", uuid.UUID(report.run_id))
-    assert (run["trigger"], run["dry_run"]) == ("command", True)
+async def test_the_command_runs_once_and_records_its_run(stack: Stack, platform_secrets) -> None:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDENTITY_")}
+    env.update(
+        IDENTITY_DATABASE_URL=stack.settings.database_url,
+        IDENTITY_NATS_URL=stack.settings.nats_url,
+        IDENTITY_JWT_SIGNING_KEYS=platform_secrets["jwt_signing_keys"],
+        IDENTITY_FIELD_ENCRYPTION_KEYS=platform_secrets["field_encryption_keys"],
+        IDENTITY_LOOKUP_HASH_KEY=platform_secrets["lookup_hash_key"],
+        IDENTITY_LOG_FORMAT="text",
+    )
+    command = [sys.executable, "-m", "training_identity", "retention", "run", "--dry-run"]
+    result = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "would delete 0 face snapshots and 0 face baselines" in result.stdout
+    run = await stack.sql.fetchrow("SELECT * FROM retention_runs WHERE trigger = 'command'")
+    assert run["dry_run"]
     assert run["finished_at"] is not None
-    assert "would delete" in report.summary()
+    assert run["id"] == uuid.UUID(result.stdout.split()[2])
