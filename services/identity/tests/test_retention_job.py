@@ -173,13 +173,16 @@ async def test_the_job_deletes_exactly_what_is_due_and_proves_it(stack: Stack) -
     special = await face_trainee(stack)  # special operations: 6 years
     manager = await face_trainee(stack)  # safety manager: 3 years
     unenrolled = await face_trainee(stack, consent_days=365)  # no training record at all
+    lapsed = await face_trainee(stack, consent_days=365)  # a manager whose face consent ends first
     await enroll(stack, special, common_pb2.QUALIFICATION_TYPE_SPECIAL_OPERATION, 6)
     await enroll(stack, manager, common_pb2.QUALIFICATION_TYPE_SAFETY_MANAGER_HIGH_RISK, 3)
+    await enroll(stack, lapsed, common_pb2.QUALIFICATION_TYPE_PRINCIPAL_HIGH_RISK, 3)
     stack.clock.advance(timedelta(hours=1))
     checked_at = stack.clock.now()
     special_checks = [await check(stack, special), await check(stack, special, pb.FACE_CHECK_PURPOSE_STUDY_END)]
     await check(stack, special, pb.FACE_CHECK_PURPOSE_SELF_TEST)
     await check(stack, manager)
+    await check(stack, lapsed)
     await check(stack, unenrolled, pb.FACE_CHECK_PURPOSE_SELF_TEST)
 
     # Each training check's snapshot is dated by its qualification's years; a self-test and the
@@ -195,14 +198,17 @@ async def test_the_job_deletes_exactly_what_is_due_and_proves_it(stack: Stack) -
     assert (await user_row(stack, unenrolled))["retention_until"] is None
 
     links = await chain_intact(stack)
-    assert links == 5
+    assert links == 6
 
-    # One day before the managers' records are due: only the ended consent (365 days) takes effect.
+    # One day before the managers' records are due: only the ended consents (365 days) take effect.
+    # The lapsed manager's baseline goes; its study check's snapshot is a training record and stays.
     stack.clock.set(manager_until - DAY)
     before = await stack.job.run_once()
-    assert (before.snapshots_deleted, before.baselines_deleted, before.users_erased) == (2, 1, 0)
+    assert (before.snapshots_deleted, before.baselines_deleted, before.users_erased) == (3, 2, 0)
     assert await snapshots(stack, unenrolled) == {}
     assert [p["reason"] for p in await proofs(stack, unenrolled)] == [CONSENT_ENDED]
+    assert [d for _, d in (await snapshots(stack, lapsed)).values()] == [manager_until]
+    assert [(p["reason"], p["records_retained"]) for p in await proofs(stack, lapsed)] == [(CONSENT_ENDED, 1)]
     assert len(await snapshots(stack, manager)) == 2
     assert len(await snapshots(stack, special)) == 4
     assert (await user_row(stack, unenrolled))["erased_at"] is None  # no record, nothing to erase
@@ -215,7 +221,9 @@ async def test_the_job_deletes_exactly_what_is_due_and_proves_it(stack: Stack) -
     )
     stack.clock.set(manager_until)
     due = await stack.job.run_once()
-    assert (due.snapshots_deleted, due.baselines_deleted, due.users_erased) == (2, 1, 1)
+    assert (due.snapshots_deleted, due.baselines_deleted, due.users_erased) == (3, 1, 2)
+    assert await snapshots(stack, lapsed) == {}
+    assert (await user_row(stack, lapsed))["display_name"] == ERASED_NAME
     assert await snapshots(stack, manager) == {}
     assert len(await snapshots(stack, special)) == 4
     manager_proofs = await proofs(stack, manager)
@@ -258,7 +266,7 @@ async def test_the_job_deletes_exactly_what_is_due_and_proves_it(stack: Stack) -
         == 1
     )
     run = await sql.fetchrow("SELECT * FROM retention_runs WHERE id = $1", uuid.UUID(due.run_id))
-    assert (run["trigger"], run["dry_run"], run["snapshots_deleted"], run["users_erased"]) == ("command", False, 2, 1)
+    assert (run["trigger"], run["dry_run"], run["snapshots_deleted"], run["users_erased"]) == ("command", False, 3, 2)
     # An erased trainee can no longer sign in: its numbers are gone.
     assert not await sql.fetchval(
         "SELECT count(*) FROM users WHERE id = $1 AND national_id_hash IS NOT NULL", uuid.UUID(manager.user_id)
@@ -268,7 +276,7 @@ async def test_the_job_deletes_exactly_what_is_due_and_proves_it(stack: Stack) -
     again = await stack.job.run_once()
     assert (again.snapshots_deleted, again.baselines_deleted, again.users_erased) == (0, 0, 0)
     assert len(await proofs(stack, manager)) == 2
-    assert await sql.fetchval("SELECT count(*) FROM personal_data_erasures") == 1
+    assert await sql.fetchval("SELECT count(*) FROM personal_data_erasures") == 2
 
     # One day before the special-operation records are due: nothing of theirs goes.
     stack.clock.set(special_until - DAY)
