@@ -15,7 +15,7 @@ from training_certificates.app.verification import VerificationCache, Verifier, 
 from training_certificates.chains import CHAINS
 from training_certificates.domain.signing import CertificateKeys
 from training_certificates.policy import POLICY
-from training_certificates.retention import CERTIFICATE_DATING
+from training_certificates.retention import CERTIFICATE_DATING, HolderErasure
 from training_certificates.settings import CertificatesSettings
 from training_records.servicer import RecordChainServicer
 from training_runtime.retention import RetentionDater
@@ -61,5 +61,9 @@ class CertificatesService:
         return Wiring(
             register=register,
             consumers=consumers(issuer, ctx.clock, cache),
-            background=[revocations, RetentionDater(ctx.uow, ctx.clock, CERTIFICATE_DATING).run],
+            background=[
+                revocations,
+                RetentionDater(ctx.uow, ctx.clock, CERTIFICATE_DATING).run,
+                HolderErasure(ctx.uow, ctx.clock, cache).run,
+            ],
         )

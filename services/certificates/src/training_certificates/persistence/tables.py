@@ -69,6 +69,19 @@ enrollment_facts = Table(
     Index("ix_enrollment_facts_institution_id", "institution_id"),
 )
 
+# Proof of each holder erasure at the end of retention (docs/records.md, "Retention"): the
+# certificate's name and masked ID number were replaced; these digests prove what they were.
+certificate_erasures = Table(
+    "certificate_erasures",
+    metadata,
+    Column("certificate_id", Uuid, primary_key=True),
+    Column("enrollment_id", Uuid, nullable=False),
+    Column("retention_until", TZ, nullable=False),
+    Column("erased_at", TZ, nullable=False),
+    # SHA-256 over the sorted (field, SHA-256 of the stored value) lines.
+    Column("digest", Text, nullable=False),
+)
+
 serial_counters = Table(
     "serial_counters",
     metadata,
