@@ -261,7 +261,8 @@ async def assert_tampering_named(
         assert not result.intact, result
         assert result.first_break.problem == pb.CHAIN_PROBLEM_INSERTED, result
         assert result.first_break.record_id == record
-        assert result.first_break.position in (length, length + 1), result
+        # Placed by the table's own order (with a test clock that moves both ways, anywhere).
+        assert 1 <= result.first_break.position <= length + 1, result
         await assert_named(
             verify, service, chain, tamper.url, Named(pb.CHAIN_PROBLEM_INSERTED, result.first_break.position, record)
         )

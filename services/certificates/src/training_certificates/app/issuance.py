@@ -41,7 +41,7 @@ from training_certificates.persistence.tables import (
     serial_counters,
 )
 from training_events import Event
-from training_records import append
+from training_records import append, lock_chain
 from training_runtime.clock import Clock
 from training_runtime.protoconv import kind_to_proto, qualification_to_proto, timestamp
 from training_runtime.vocabulary import QualificationType, TrainingKind
@@ -102,6 +102,9 @@ class Issuer:
         if institution.suspended:
             return None  # issued on reinstatement
         document = self._document(facts, topics, trainee.name, trainee.masked_national_id, institution.name)
+        # The issuance chain's lock before the serial counter's: every issuing transaction takes them
+        # in this order (a transaction issuing several certificates would otherwise deadlock another).
+        await lock_chain(session, CHAINS, ISSUANCES)
         document = await self._number(session, document)
         key_id, signature = self._keys.sign(document)
         inserted = await session.scalar(
