@@ -325,11 +325,12 @@ async def test_withdrawn_consent_keeps_training_snapshots_until_the_job_deletes_
     assert reasons == [("I withdraw my consent", 2, 1), (SNAPSHOTS_DUE, 1, 0)]
 
 
-async def test_the_command_runs_once_and_records_its_run(stack: Stack, platform_secrets) -> None:  # type: ignore[no-untyped-def]
+async def test_the_command_runs_once_and_records_its_run(test_databases, platform_secrets) -> None:  # type: ignore[no-untyped-def]
+    database = await migrated_database(test_databases, "identity_retention", MIGRATIONS)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDENTITY_")}
     env.update(
-        IDENTITY_DATABASE_URL=stack.settings.database_url,
-        IDENTITY_NATS_URL=stack.settings.nats_url,
+        IDENTITY_DATABASE_URL=database,
+        IDENTITY_NATS_URL="nats://127.0.0.1:1",  # required by the settings; the command never connects
         IDENTITY_JWT_SIGNING_KEYS=platform_secrets["jwt_signing_keys"],
         IDENTITY_FIELD_ENCRYPTION_KEYS=platform_secrets["field_encryption_keys"],
         IDENTITY_LOOKUP_HASH_KEY=platform_secrets["lookup_hash_key"],
@@ -339,7 +340,11 @@ async def test_the_command_runs_once_and_records_its_run(stack: Stack, platform_
     result = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "would delete 0 face snapshots and 0 face baselines" in result.stdout
-    run = await stack.sql.fetchrow("SELECT * FROM retention_runs WHERE trigger = 'command'")
-    assert run["dry_run"]
+    sql = await asyncpg.connect(database)
+    try:
+        run = await sql.fetchrow("SELECT * FROM retention_runs")
+    finally:
+        await sql.close()
+    assert (run["trigger"], run["dry_run"]) == ("command", True)
     assert run["finished_at"] is not None
     assert run["id"] == uuid.UUID(result.stdout.split()[2])
