@@ -71,6 +71,10 @@ async def test_chain_links_are_scoped_and_trainees_are_refused(learner, learning
     )
     theirs = await stub.GetChainLinks(request, metadata=other_school.metadata)
     assert list(theirs.links) == []
+    province = await people.account(R.ROLE_REGULATOR, region_code="440000")
+    assert len((await stub.GetChainLinks(request, metadata=province.metadata)).links) == len(ids)
+    beijing = await people.account(R.ROLE_REGULATOR, region_code="110000")
+    assert list((await stub.GetChainLinks(request, metadata=beijing.metadata)).links) == []
 
     for call in (
         stub.VerifyChain(rpb.VerifyChainRequest(), metadata=me.person.metadata),

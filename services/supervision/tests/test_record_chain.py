@@ -1,12 +1,13 @@
-"""Records queued for the province are chained as queued (docs/records.md): tampering with one is
-named by VerifyChain and the verify command, while delivery state changes freely."""
+"""Records queued for the province are chained as queued, and each acknowledgement as received
+(docs/records.md): tampering with either is named by VerifyChain and the verify command, while
+delivery state changes freely."""
 
 from __future__ import annotations
 
 from training.records.v1 import records_pb2 as rpb
 from training.records.v1 import records_pb2_grpc
 from training_records.testing import ChainTamper, assert_tampering_named
-from training_supervision.chains import CHAINS, PUSH_RECORDS
+from training_supervision.chains import CHAINS, PUSH_RECEIPTS, PUSH_RECORDS
 
 
 async def test_tampering_with_push_records_is_named(
@@ -31,4 +32,13 @@ async def test_tampering_with_push_records_is_named(
         env_prefix="SUPERVISION_",
         edit="hours = coalesce(hours, 0) + 1",
         clone={"idempotency_key": "idempotency_key || '-forged'", "sequence": "sequence + 1000"},
+    )
+    await assert_tampering_named(
+        ChainTamper(supervision_database, CHAINS),
+        verify,
+        service="supervision",
+        chain=PUSH_RECEIPTS,
+        env_prefix="SUPERVISION_",
+        edit="receipt_id = receipt_id || 'x'",
+        clone={"receipt_id": "receipt_id || '-forged'"},
     )

@@ -1,16 +1,20 @@
 """Supervision's record chain (docs/records.md): every record queued for the provincial platform, as
 queued. Hashed: the record's identity, order, type, day, region, institution and trainee ids and its
 data (which holds no personal data; names are added from identity when sent). Delivery state
-(status, attempts, errors, acknowledgement) changes and is not hashed.
+(status, attempts, errors, acknowledgement) changes and is not hashed; each acknowledgement is also
+written to push_receipts, which is chained as well.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from training_records import ChainSet, ChainSpec
-from training_supervision.persistence.tables import push_records
+from training_supervision.persistence.tables import push_receipts, push_records
 from training_supervision.settings import SupervisionSettings
 
 PUSH_RECORDS = "supervision.push_records"
+PUSH_RECEIPTS = "supervision.push_receipts"
 
 _c = push_records.c
 _HASHED = (
@@ -44,7 +48,17 @@ CHAINS = ChainSet(
             institution=_c.institution_id,
             region=_c.region_code,
             description="every record queued for the provincial platform",
-        )
+        ),
+        ChainSpec(
+            name=PUSH_RECEIPTS,
+            table=push_receipts,
+            id=push_receipts.c.id,
+            columns=tuple(push_receipts.c),
+            order=(push_receipts.c.acknowledged_at, push_receipts.c.id),
+            institution=select(_c.institution_id).where(_c.id == push_receipts.c.push_record_id).scalar_subquery(),
+            region=select(_c.region_code).where(_c.id == push_receipts.c.push_record_id).scalar_subquery(),
+            description="every acknowledgement the province gave, with its receipt",
+        ),
     ],
     settings=SupervisionSettings,
 )
