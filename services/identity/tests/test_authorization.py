@@ -53,6 +53,7 @@ EXPECTED: dict[str, object] = {
     "EnrollFace": {R.ROLE_TRAINEE},
     "VerifyFace": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
     "DeleteFaceData": {R.ROLE_TRAINEE, R.ROLE_OPERATOR},
+    "WithdrawFaceConsent": {R.ROLE_TRAINEE},
     "GetFaceStatus": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
     "ListFaceChecks": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
     "GetFaceSnapshot": {R.ROLE_TRAINEE, R.ROLE_SERVICE},

@@ -15,8 +15,10 @@ from training_certificates.app.verification import VerificationCache, Verifier, 
 from training_certificates.chains import CHAINS
 from training_certificates.domain.signing import CertificateKeys
 from training_certificates.policy import POLICY
+from training_certificates.retention import CERTIFICATE_DATING, HolderErasure
 from training_certificates.settings import CertificatesSettings
 from training_records.servicer import RecordChainServicer
+from training_runtime.retention import RetentionDater
 from training_runtime.server import ServiceContext, Wiring
 from training_runtime.settings import parse_keyring
 
@@ -56,4 +58,12 @@ class CertificatesService:
         async def revocations() -> None:
             await listen_for_revocations(ctx.nats, cache)
 
-        return Wiring(register=register, consumers=consumers(issuer, ctx.clock, cache), background=[revocations])
+        return Wiring(
+            register=register,
+            consumers=consumers(issuer, ctx.clock, cache),
+            background=[
+                revocations,
+                RetentionDater(ctx.uow, ctx.clock, CERTIFICATE_DATING).run,
+                HolderErasure(ctx.uow, ctx.clock, cache).run,
+            ],
+        )

@@ -17,10 +17,12 @@ from training_exams.app.projections import courses_consumer, learning_consumer
 from training_exams.app.starts import Starts
 from training_exams.chains import CHAINS
 from training_exams.policy import POLICY
+from training_exams.retention import ATTEMPT_DATING
 from training_exams.settings import ExamsSettings
 from training_records.servicer import RecordChainServicer
 from training_rulebook import load_rulebook
 from training_runtime.faces import FaceVerifier
+from training_runtime.retention import RetentionDater
 from training_runtime.server import ServiceContext, Wiring
 
 MIGRATIONS = "training_exams:migrations"
@@ -68,5 +70,10 @@ class ExamsService:
         return Wiring(
             register=register,
             consumers=[courses_consumer(rulebooks), learning_consumer()],
-            background=[deadline_sweeper, answer_writers, start_writers],
+            background=[
+                deadline_sweeper,
+                answer_writers,
+                start_writers,
+                RetentionDater(ctx.uow, ctx.clock, ATTEMPT_DATING).run,
+            ],
         )

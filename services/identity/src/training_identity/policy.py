@@ -36,6 +36,7 @@ POLICY = AccessPolicy(
         "EnrollFace": allow(R.TRAINEE),
         "VerifyFace": allow(R.TRAINEE, R.SERVICE),
         "DeleteFaceData": allow(R.TRAINEE, R.OPERATOR),
+        "WithdrawFaceConsent": allow(R.TRAINEE),
         "GetFaceStatus": allow(R.TRAINEE, R.SERVICE),
         "ListFaceChecks": allow(R.TRAINEE, R.SERVICE),
         "GetFaceSnapshot": allow(R.TRAINEE, R.SERVICE),

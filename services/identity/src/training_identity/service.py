@@ -22,6 +22,7 @@ from training_identity.face.images import ImageLimits
 from training_identity.face.vault import FaceVault
 from training_identity.passwords import Passwords
 from training_identity.policy import POLICY
+from training_identity.retention.job import RetentionJob
 from training_identity.settings import IdentitySettings, parse_service_clients
 from training_records.servicer import RecordChainServicer
 from training_runtime.auth import StaticKeySource, TokenSigner, load_signing_keys
@@ -100,7 +101,14 @@ class IdentityService:
             ctx.uow,
             matcher,
             FaceVault(personal.cipher),
-            FaceSettings(threshold=settings.face_match_threshold, limits=options.limits),
+            FaceSettings(
+                threshold=settings.face_match_threshold,
+                limits=options.limits,
+                retention_default_years=settings.retention_default_years,
+            ),
+        )
+        retention = RetentionJob(
+            ctx.uow, ctx.clock, FaceVault(personal.cipher), interval_seconds=settings.retention_interval_seconds
         )
         servicer = IdentityServicer(
             Accounts(ctx.uow, ctx.clock, personal, hashing),
@@ -118,7 +126,8 @@ class IdentityService:
 
         return Wiring(
             register=register,
-            consumers=[enrollments_consumer(settings.consumer_max_deliver)],
+            consumers=[enrollments_consumer(settings.consumer_max_deliver, settings.retention_default_years)],
+            background=[retention.run],
             key_source=StaticKeySource(signer.public_keys()),
             on_stop=[matcher.close],
         )

@@ -14,10 +14,12 @@ from training_learning.app.study import Study
 from training_learning.app.sweeper import Sweeper
 from training_learning.chains import CHAINS
 from training_learning.policy import POLICY
+from training_learning.retention import LEDGER_DATING
 from training_learning.settings import LearningSettings
 from training_records.servicer import RecordChainServicer
 from training_rulebook import load_rulebook
 from training_runtime.faces import FaceVerifier
+from training_runtime.retention import RetentionDater
 from training_runtime.server import ServiceContext, Wiring
 
 MIGRATIONS = "training_learning:migrations"
@@ -59,6 +61,6 @@ class LearningService:
         return Wiring(
             register=register,
             consumers=[consumer(rulebooks, ctx.clock)],
-            background=[heartbeat_writer, session_sweeper],
+            background=[heartbeat_writer, session_sweeper, RetentionDater(ctx.uow, ctx.clock, LEDGER_DATING).run],
             on_stop=[batcher.close],
         )
