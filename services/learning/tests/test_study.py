@@ -54,7 +54,7 @@ async def test_honest_study_earns_exactly_the_expected_hours(learner, classroom,
     assert session.device_id == "device-aaaaaaaa"
     assert session.state == pb.SESSION_STATE_ENDED
     assert session.random_checks_passed >= 1
-    assert [c.purpose for c in records.face_checks][0] == "start"
+    assert records.face_checks[0].purpose == "start"
     assert records.face_checks[-1].purpose == "end"
     assert all(c.passed and c.session_id == player.session_id for c in records.face_checks)
     evidence = {e.opening_face_check_id for e in entries} | {e.closing_face_check_id for e in entries}
