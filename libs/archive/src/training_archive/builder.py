@@ -127,12 +127,16 @@ class ArchiveBuilder:
         keys = {k.key_id: Ed25519PublicKey.from_public_bytes(k.public_key) for k in response.keys}
         return keys, float(response.cache_seconds or 300)
 
-    async def authorize(self, class_id: str, token: str) -> tuple[Principal, Any]:
-        """Who the caller is and the class, if the caller may export it; ArchiveRefused otherwise."""
+    async def caller(self, token: str) -> Principal:
+        """The caller the token names, verified with identity's public keys; ArchiveRefused otherwise."""
         try:
-            principal = await self._verifier.verify(token)
+            return await self._verifier.verify(token)
         except DomainError as exc:
             raise ArchiveRefused("UNAUTHENTICATED", str(exc), getattr(exc, "reason", "") or "TOKEN_INVALID") from None
+
+    async def authorize(self, class_id: str, token: str) -> tuple[Principal, Any]:
+        """Who the caller is and the class, if the caller may export it; ArchiveRefused otherwise."""
+        principal = await self.caller(token)
         if principal.role not in EXPORTERS:
             raise ArchiveRefused(
                 "PERMISSION_DENIED",
@@ -397,8 +401,16 @@ class _Run:
         """Each service's chain heads and the links of this archive's records, or why there are none."""
         result: dict[str, Any] = {}
         for service in CHAIN_SERVICES:
-            stub = self.stub(service, records_pb2_grpc.RecordChainServiceStub)
             entry: dict[str, Any] = {"available": False, "unavailable_reason": "", "service": service}
+            if not getattr(self.b.targets, service):
+                entry.update(
+                    unavailable_reason=f"chain heads unavailable from {service}: no address configured",
+                    heads=[],
+                    links=[],
+                )
+                result[service] = entry
+                continue
+            stub = self.stub(service, records_pb2_grpc.RecordChainServiceStub)
             try:
                 heads = await self.call(stub.GetChainHeads, records_pb2.GetChainHeadsRequest())
             except grpc.aio.AioRpcError as exc:
