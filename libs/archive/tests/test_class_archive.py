@@ -24,7 +24,9 @@ from training.exams.v1 import exams_pb2 as xpb
 from training.identity.v1 import identity_pb2 as ipb
 from training.learning.v1 import learning_pb2 as lpb
 from training_archive import ArchiveBuilder, ArchiveRefused, ClassArchive, ServiceTargets
+from training_archive.__main__ import export
 from training_archive.package import verify_zip
+from training_archive.settings import ArchiveSettings
 from training_courses.testing import OpenClass
 from training_exams.sample import sample_bank, section
 from training_exams.testing import ExamClass
@@ -263,10 +265,13 @@ async def test_the_pdf_summary_reads_back(by_platform, scenario) -> None:
     archive, _ = by_platform
     reader = pypdf.PdfReader(io.BytesIO(archive.files["summary.pdf"]))
     text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "培训档案（一期一档）" in text
+    assert scenario.opened.training_class.title in text
     assert scenario.opened.class_id in text
     assert "test-2026" in text
     for entry in archive.data["roster"]:
         assert entry["trainee"]["national_id"] in text
+        assert entry["trainee"]["display_name"] in text
     for certificate in archive.data["certificates"]:
         assert certificate["serial_number"] in text
     assert f"{scenario.revoked_serial} REVOKED" in text
@@ -347,3 +352,33 @@ async def test_without_chain_services_the_archive_says_so(by_platform) -> None:
         assert not chain["available"]
         assert chain["heads"] == []
         assert chain["unavailable_reason"].startswith(f"chain heads unavailable from {service}: UNIMPLEMENTED")
+
+
+async def test_the_export_command_writes_the_zip_and_prints_progress(
+    builder, scenario, rulebook_file, tmp_path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    targets = builder.targets
+    settings = ArchiveSettings(
+        identity_url=targets.identity,
+        courses_url=targets.courses,
+        learning_url=targets.learning,
+        exams_url=targets.exams,
+        certificates_url=targets.certificates,
+        supervision_url=targets.supervision,
+        rulebooks=rulebook_file,
+        token=scenario.opened.school.admin.token,
+    )
+    out = tmp_path / "class.zip"
+
+    assert await export(settings, scenario.opened.class_id, out, "") == 0
+
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "[1/10] checking the caller and the class"
+    assert "[10/10] the PDF summary and the manifest" in printed
+    assert any(line.startswith(f"wrote {out}") for line in printed)
+    assert any("withheld by identity" in line for line in printed)
+    assert verify_zip(out.read_bytes()) == []
+
+    refused = ArchiveSettings(**{**settings.model_dump(), "token": scenario.trainees[0].token})
+    assert await export(refused, scenario.opened.class_id, tmp_path / "no.zip", "") == 3
+    assert not (tmp_path / "no.zip").exists()

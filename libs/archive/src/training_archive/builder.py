@@ -320,9 +320,11 @@ class _Run:
         )
 
         self.advance()
+        # Each service's chains are asked for the links of every record of this archive it keeps;
+        # a chain answers for the ids it holds (and the caller may see).
         record_ids = {
-            "identity": sorted(r["face_check_id"] for r in face_checks["records"]) or sorted(study_face_check_ids),
-            "learning": sorted(e["entry_id"] for h in hours for e in h["ledger_entries"]),
+            "identity": sorted(study_face_check_ids | exam_face_check_ids),
+            "learning": sorted({e["entry_id"] for h in hours for e in h["ledger_entries"]} | study_face_check_ids),
             "exams": sorted(a.attempt_id for a in attempts),
             "certificates": sorted(c.certificate_id for c in certificate_list),
             "supervision": [],
