@@ -389,10 +389,17 @@ class _Run:
                     continue
                 record = {**as_dict(check), "snapshot": None}
                 if check.has_snapshot:
-                    snapshot = await self.call(
-                        identity.GetFaceSnapshot,
-                        identity_pb2.GetFaceSnapshotRequest(face_check_id=check.face_check_id, reason=reason),
-                    )
+                    try:
+                        snapshot = await self.call(
+                            identity.GetFaceSnapshot,
+                            identity_pb2.GetFaceSnapshotRequest(face_check_id=check.face_check_id, reason=reason),
+                        )
+                    except grpc.aio.AioRpcError as exc:
+                        if exc.code() != grpc.StatusCode.NOT_FOUND:
+                            raise
+                        # Deleted with the trainee's face data since the listing: the record stays.
+                        records.append(record)
+                        continue
                     path = f"snapshots/{check.face_check_id}.jpg"
                     self.snapshots[path] = snapshot.image
                     record["snapshot"] = path
