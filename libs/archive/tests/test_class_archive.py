@@ -201,6 +201,7 @@ async def test_the_archive_holds_what_the_services_hold(
 
     # Every ledger entry, session and study face check, as learning holds them.
     for hours in data["hours"]:
+        assert hours["available"]
         explained = await learning_stub.ExplainHours(
             lpb.ExplainHoursRequest(enrollment_id=hours["enrollment_id"]), metadata=admin
         )

@@ -277,16 +277,37 @@ class _Run:
         study_face_check_ids: set[str] = set()
         for index, enrollment in enumerate(enrollments, start=1):
             self.progress(self.step, len(STEPS), f"hour ledger {index} of {len(enrollments)}")
-            entries, progress_view = await self._ledger(learning, enrollment.enrollment_id)
-            records = await self.call(
-                learning.ListStudyRecords,
-                learning_pb2.ListStudyRecordsRequest(enrollment_id=enrollment.enrollment_id),
-            )
+            try:
+                entries, progress_view = await self._ledger(learning, enrollment.enrollment_id)
+                records = await self.call(
+                    learning.ListStudyRecords,
+                    learning_pb2.ListStudyRecordsRequest(enrollment_id=enrollment.enrollment_id),
+                )
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                # Learning learns of enrollments from courses' events: a moment after enrolling it
+                # may not know one yet. Said, not skipped.
+                hours.append(
+                    {
+                        "enrollment_id": enrollment.enrollment_id,
+                        "trainee_id": enrollment.trainee_id,
+                        "available": False,
+                        "refused": _refusal(exc),
+                        "progress": None,
+                        "ledger_entries": [],
+                        "study_sessions": [],
+                        "study_face_checks": [],
+                    }
+                )
+                continue
             study_face_check_ids.update(c.face_check_id for c in records.face_checks)
             hours.append(
                 {
                     "enrollment_id": enrollment.enrollment_id,
                     "trainee_id": enrollment.trainee_id,
+                    "available": True,
+                    "refused": None,
                     "progress": as_dict(progress_view),
                     "ledger_entries": [as_dict(e) for e in entries],
                     "study_sessions": [as_dict(s) for s in records.sessions],

@@ -90,7 +90,7 @@ def render_summary(data: dict[str, Any]) -> bytes:
     w.line(f"generated {data['generated_at']} by {data['generated_by']['role']} {data['generated_by']['subject']}")
     w.line(f"schema {data['schema']} version {data['schema_version']}")
 
-    progress = {h["enrollment_id"]: h["progress"] for h in data["hours"]}
+    progress = {h["enrollment_id"]: h["progress"] or {} for h in data["hours"]}
     best: dict[str, dict[str, Any]] = {}
     for attempt in data["exams"]["attempts"]:
         if attempt.get("kind") == "EXAM_KIND_FINAL":
