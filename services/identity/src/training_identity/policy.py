@@ -1,5 +1,6 @@
 """Who may call each identity RPC. Row scoping (own record, institution, region) is in the app layer."""
 
+from training_records import RECORD_CHAIN_RULES, RECORD_CHAIN_SERVICE
 from training_runtime.auth import AccessPolicy, Role, allow, public
 
 R = Role
@@ -39,4 +40,4 @@ POLICY = AccessPolicy(
         "ListFaceChecks": allow(R.TRAINEE, R.SERVICE),
         "GetFaceSnapshot": allow(R.TRAINEE, R.SERVICE),
     },
-)
+).including(RECORD_CHAIN_SERVICE, RECORD_CHAIN_RULES)

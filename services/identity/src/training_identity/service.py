@@ -7,12 +7,14 @@ from datetime import timedelta
 import grpc
 
 from training.identity.v1 import identity_pb2_grpc
+from training.records.v1 import records_pb2_grpc
 from training_identity.api import IdentityServicer
 from training_identity.app.accounts import Accounts
 from training_identity.app.enrollments import enrollments_consumer
 from training_identity.app.institutions import Institutions
 from training_identity.app.personal import PersonalData
 from training_identity.app.sessions import Sessions, SessionSettings
+from training_identity.chains import CHAINS
 from training_identity.domain.lockout import LockoutPolicy
 from training_identity.face.app import FaceData, FaceSettings
 from training_identity.face.dlib_matcher import DlibMatcher, PipelineOptions
@@ -21,6 +23,7 @@ from training_identity.face.vault import FaceVault
 from training_identity.passwords import Passwords
 from training_identity.policy import POLICY
 from training_identity.settings import IdentitySettings, parse_service_clients
+from training_records.servicer import RecordChainServicer
 from training_runtime.auth import StaticKeySource, TokenSigner, load_signing_keys
 from training_runtime.crypto import FieldCipher, KeyedHasher
 from training_runtime.server import ServiceContext, Wiring
@@ -107,8 +110,11 @@ class IdentityService:
             keys_cache_seconds=300,
         )
 
+        chains = RecordChainServicer(CHAINS, ctx.uow, ctx.clock)
+
         def register(server: grpc.aio.Server) -> None:
             identity_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)
+            records_pb2_grpc.add_RecordChainServiceServicer_to_server(chains, server)
 
         return Wiring(
             register=register,

@@ -1,5 +1,6 @@
 """Who may call each learning RPC. Row scoping (own record, institution, region, employer) is in the app layer."""
 
+from training_records import RECORD_CHAIN_RULES, RECORD_CHAIN_SERVICE
 from training_runtime.auth import AccessPolicy, Role, allow
 
 R = Role
@@ -21,4 +22,4 @@ POLICY = AccessPolicy(
         "CorrectHours": allow(R.INSTITUTION_ADMIN),
         "InvalidateHours": allow(R.INSTITUTION_ADMIN, R.REGULATOR, R.SERVICE),
     },
-)
+).including(RECORD_CHAIN_SERVICE, RECORD_CHAIN_RULES)

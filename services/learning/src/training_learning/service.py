@@ -5,14 +5,17 @@ from __future__ import annotations
 import grpc
 
 from training.learning.v1 import learning_pb2_grpc
+from training.records.v1 import records_pb2_grpc
 from training_learning.api import LearningServicer
 from training_learning.app.heartbeats import HeartbeatBatcher
 from training_learning.app.projections import consumer
 from training_learning.app.records import Records
 from training_learning.app.study import Study
 from training_learning.app.sweeper import Sweeper
+from training_learning.chains import CHAINS
 from training_learning.policy import POLICY
 from training_learning.settings import LearningSettings
+from training_records.servicer import RecordChainServicer
 from training_rulebook import load_rulebook
 from training_runtime.faces import FaceVerifier
 from training_runtime.server import ServiceContext, Wiring
@@ -41,8 +44,11 @@ class LearningService:
         sweeper = Sweeper(ctx.uow, ctx.clock, rulebooks, interval_seconds=settings.sweep_interval_seconds)
         servicer = LearningServicer(Study(ctx.uow, ctx.clock, rulebooks, faces), batcher, Records(ctx.uow, rulebooks))
 
+        chains = RecordChainServicer(CHAINS, ctx.uow, ctx.clock)
+
         def register(server: grpc.aio.Server) -> None:
             learning_pb2_grpc.add_LearningServiceServicer_to_server(servicer, server)
+            records_pb2_grpc.add_RecordChainServiceServicer_to_server(chains, server)
 
         async def heartbeat_writer() -> None:
             await batcher.run()

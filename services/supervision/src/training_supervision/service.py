@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import grpc
 
+from training.records.v1 import records_pb2_grpc
 from training.supervision.v1 import supervision_pb2_grpc
+from training_records.servicer import RecordChainServicer
 from training_runtime.server import ServiceContext, Wiring
 from training_supervision.api import SupervisionServicer
 from training_supervision.app.commands import Commands, OwningServices
@@ -14,6 +16,7 @@ from training_supervision.app.province import Province
 from training_supervision.app.pusher import Pusher, PushSettings
 from training_supervision.app.queries import Queries
 from training_supervision.app.sync import DailySync
+from training_supervision.chains import CHAINS
 from training_supervision.policy import POLICY
 from training_supervision.settings import SupervisionSettings
 
@@ -66,8 +69,11 @@ class SupervisionService:
         )
         servicer = SupervisionServicer(Queries(ctx.uow), sync, commands, ctx.clock)
 
+        chains = RecordChainServicer(CHAINS, ctx.uow, ctx.clock)
+
         def register(server: grpc.aio.Server) -> None:
             supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(servicer, server)
+            records_pb2_grpc.add_RecordChainServiceServicer_to_server(chains, server)
 
         async def push_records() -> None:
             await pusher.run()

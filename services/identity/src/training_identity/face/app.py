@@ -15,6 +15,7 @@ from sqlalchemy import func, select, true, update
 
 from training.identity.v1 import identity_events_pb2 as events
 from training_events import Event
+from training_identity.chains import CHAINS, FACE_CHECKS
 from training_identity.face import rules
 from training_identity.face.images import ImageLimits, UnreadableImage, check_upload_size
 from training_identity.face.matcher import FaceAnalysis, FaceMatcher
@@ -37,6 +38,7 @@ from training_identity.face.views import (
     check_view,
 )
 from training_identity.persistence.tables import users
+from training_records import append
 from training_runtime.auth.principal import Principal, Role
 from training_runtime.db import Transaction, UnitOfWork
 from training_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Validator
@@ -224,6 +226,7 @@ class FaceData:
                 "checked_by_role": actor_role,
             }
             await tx.session.execute(face_checks.insert().values(**row))
+            await append(tx.session, CHAINS, FACE_CHECKS, [check_id], now=now)
             await self._vault.record_access(tx, principal, user_id, Access.VERIFY, purpose.value, str(check_id))
             await tx.emit(
                 Event(

@@ -12,6 +12,7 @@ from training.learning.v1 import learning_events_pb2 as events
 from training_events import Event
 from training_learning.app.ledger import Ledger, topic_totals
 from training_learning.app.views import AnomalyView, LessonView, ListPage, ProgressView, TopicView
+from training_learning.chains import CHAINS, LEDGER
 from training_learning.domain.reasons import Reason
 from training_learning.persistence.tables import (
     anomalies,
@@ -24,6 +25,7 @@ from training_learning.persistence.tables import (
     study_sessions,
     withdrawn_courses,
 )
+from training_records import lock_chain
 from training_rulebook import Rulebook, RulebookSet
 from training_runtime.auth.principal import INSTITUTION_ROLES, Principal, Role, region_prefix
 from training_runtime.db import UnitOfWork
@@ -249,6 +251,8 @@ class Records:
         comment = _reason(check, comment, "comment")
         check.check()
         async with self._uow.begin() as tx:
+            # The ledger chain first: appends lock its head, so take it before any row it waits on.
+            await lock_chain(tx.session, CHAINS, LEDGER)
             row = (
                 await tx.session.execute(select(anomalies).where(anomalies.c.id == aid).with_for_update())
             ).one_or_none()
@@ -296,6 +300,8 @@ class Records:
         reason = _reason(check, reason)
         check.check()
         async with self._uow.begin() as tx:
+            # The ledger chain first: appends lock its head, so take it before any row it waits on.
+            await lock_chain(tx.session, CHAINS, LEDGER)
             e = await self._enrollment(tx.session, actor, enrollment_id, lock=True)
             if not may_amend(actor, e):
                 raise NotFound("enrollment", enrollment_id)
@@ -341,7 +347,7 @@ class Records:
                 "after_seconds": after,
                 "recorded_at": now,
             }
-            await tx.session.execute(ledger_entries.insert().values(**entry))
+            await ledger.record([entry])
             await ledger.add_to_progress(e.id, lid, lesson.topic_id, seconds)
             if seconds > 0:
                 await ledger.emit_credited(entry, rules, kind="CORRECTION")
@@ -368,6 +374,8 @@ class Records:
         reason = _reason(check, reason)
         check.check()
         async with self._uow.begin() as tx:
+            # The ledger chain first: appends lock its head, so take it before any row it waits on.
+            await lock_chain(tx.session, CHAINS, LEDGER)
             e = await self._enrollment(tx.session, actor, enrollment_id, lock=True)
             if not may_amend(actor, e):
                 raise NotFound("enrollment", enrollment_id)
@@ -435,7 +443,7 @@ class Records:
                 "corrects_entry_id": t.id,
                 "recorded_at": ledger.now,
             }
-            await ledger.session.execute(ledger_entries.insert().values(**entry))
+            await ledger.record([entry])
             await ledger.add_to_progress(e.id, t.lesson_id, t.topic_id, -t.credited_seconds)
             new_rows.append(entry)
         if new_rows:
