@@ -31,6 +31,7 @@ from training_courses.testing import OpenClass
 from training_exams.sample import sample_bank, section
 from training_exams.testing import ExamClass
 from training_identity.testing import FacePhotos, Person
+from training_records.digest import link_hash
 from training_runtime.masking import mask_national_id
 from training_testkit import wait_until
 
@@ -346,13 +347,63 @@ async def test_the_wrong_callers_are_refused(builder, scenario, people, campus) 
     assert set(steps) == {1}  # refused at the first step, before anything was collected
 
 
-async def test_without_chain_services_the_archive_says_so(by_platform) -> None:
-    chains = by_platform[0].data["chains"]
+async def test_the_archive_carries_every_services_chain_heads_and_its_records_links(
+    by_platform, by_institution, builder
+) -> None:
+    data = by_platform[0].data
+    chains = data["chains"]
     assert set(chains) == {"identity", "learning", "exams", "certificates", "supervision"}
     for service, chain in chains.items():
-        assert not chain["available"]
-        assert chain["heads"] == []
-        assert chain["unavailable_reason"].startswith(f"chain heads unavailable from {service}: UNIMPLEMENTED")
+        assert chain["available"], chain["unavailable_reason"]
+        assert chain["heads"], service
+        assert chain["link_refusals"] == []
+        assert chain["records_without_link"] == [], service
+        heads = {h["chain"]: h for h in chain["heads"]}
+        for link in chain["links"]:
+            # Each link follows from the one before it and sits within its chain's head.
+            assert link["link_hash"] == link_hash(link["previous_hash"], link["record_digest"], int(link["position"]))
+            assert 1 <= int(link["position"]) <= int(heads[link["chain"]]["length"])
+
+    def linked(service: str, chain: str) -> set[str]:
+        return {link["record_id"] for link in chains[service]["links"] if link["chain"] == chain}
+
+    assert linked("learning", "learning.ledger_entries") == {
+        e["entry_id"] for h in data["hours"] for e in h["ledger_entries"]
+    }
+    assert linked("identity", "identity.face_checks") == {r["face_check_id"] for r in data["face_checks"]["records"]}
+    assert linked("exams", "exams.graded_attempts") == {a["attempt_id"] for a in data["exams"]["attempts"]}
+    assert linked("certificates", "certificates.issuances") == {c["certificate_id"] for c in data["certificates"]}
+    assert linked("certificates", "certificates.revocations") == {
+        c["certificate_id"] for c in data["certificates"] if c["status"] == "CERTIFICATE_STATUS_REVOKED"
+    }
+    assert chains["supervision"]["links"] == []  # push records are not part of the archive; its heads are
+
+    # The chains serve an institution links of its own records only: identity's face checks carry no
+    # institution, so those stay without a link in its archive, and the archive says which.
+    own = by_institution.data["chains"]
+    assert own["learning"]["records_without_link"] == []
+    assert own["identity"]["links"] == []
+    assert set(own["identity"]["records_without_link"]) == {
+        c["face_check_id"] for h in data["hours"] for c in h["study_face_checks"]
+    } | {a["start_face_check_id"] for a in data["exams"]["attempts"]}
+
+
+async def test_a_service_that_gives_no_chain_heads_is_named_not_faked(builder, scenario, rulebook_file) -> None:
+    # Supervision's address answered by courses, which keeps no chains.
+    targets = ServiceTargets(**{**builder.targets.__dict__, "supervision": builder.targets.courses})
+    elsewhere = ArchiveBuilder(targets, rulebooks=[rulebook_file])
+    try:
+        archive = await elsewhere.build(scenario.opened.class_id, scenario.opened.school.admin.token)
+    finally:
+        await elsewhere.close()
+    supervision = archive.data["chains"]["supervision"]
+    assert not supervision["available"]
+    assert supervision["heads"] == []
+    assert supervision["links"] == []
+    assert supervision["unavailable_reason"].startswith("chain heads unavailable from supervision: ")
+    assert archive.data["chains"]["learning"]["available"]
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(archive.files["summary.pdf"])).pages)
+    assert "chain heads unavailable from supervision" in text
 
 
 async def test_the_export_command_writes_the_zip_and_prints_progress(

@@ -345,7 +345,7 @@ class _Run:
         # a chain answers for the ids it holds (and the caller may see).
         record_ids = {
             "identity": sorted(study_face_check_ids | exam_face_check_ids),
-            "learning": sorted({e["entry_id"] for h in hours for e in h["ledger_entries"]} | study_face_check_ids),
+            "learning": sorted(e["entry_id"] for h in hours for e in h["ledger_entries"]),
             "exams": sorted(a.attempt_id for a in attempts),
             "certificates": sorted(c.certificate_id for c in certificate_list),
             "supervision": [],
