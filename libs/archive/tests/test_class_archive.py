@@ -24,7 +24,7 @@ from training.exams.v1 import exams_pb2 as xpb
 from training.identity.v1 import identity_pb2 as ipb
 from training.learning.v1 import learning_pb2 as lpb
 from training_archive import ArchiveBuilder, ArchiveRefused, ClassArchive, ServiceTargets
-from training_archive.__main__ import export
+from training_archive.__main__ import export, verify
 from training_archive.package import verify_zip
 from training_archive.settings import ArchiveSettings
 from training_courses.testing import OpenClass
@@ -434,3 +434,23 @@ async def test_the_export_command_writes_the_zip_and_prints_progress(
     refused = ArchiveSettings(**{**settings.model_dump(), "token": scenario.trainees[0].token})
     assert await export(refused, scenario.opened.class_id, tmp_path / "no.zip", "") == 3
     assert not (tmp_path / "no.zip").exists()
+
+
+async def test_verify_checks_the_links_even_under_a_rewritten_manifest(by_platform, tmp_path, capsys) -> None:
+    archive, _ = by_platform
+    path = tmp_path / "class.zip"
+    archive.write(path)
+    assert verify(path) == 0
+    assert capsys.readouterr().out.strip().endswith("intact")
+
+    # Someone edits a ledger entry's link and recomputes the manifest: the link no longer follows.
+    data = json.loads(json.dumps(archive.data))
+    link = data["chains"]["learning"]["links"][0]
+    link["record_digest"] = "0" * 64
+    snapshots = {p: c for p, c in archive.files.items() if p.startswith("snapshots/")}
+    forged = ClassArchive.assemble(data, snapshots, archive.files["summary.pdf"])
+    forged.write(path)
+    assert verify(path) == 1
+    printed = capsys.readouterr().out
+    assert f"learning learning.ledger_entries #{link['position']} ({link['record_id']})" in printed
+    assert "does not follow" in printed

@@ -1,6 +1,8 @@
 """`python -m training_archive export --class <id> --out <file.zip>`: one class's archive, printing
-progress. The token comes from ARCHIVE_TOKEN, or the command signs in with --login (or
-ARCHIVE_LOGIN) and ARCHIVE_PASSWORD (asked for when unset); service addresses from ARCHIVE_*_URL."""
+progress; `python -m training_archive verify <file.zip>`: check it against its manifest and links.
+
+The token comes from ARCHIVE_TOKEN, or the command signs in with --login (or ARCHIVE_LOGIN) and
+ARCHIVE_PASSWORD (asked for when unset); service addresses from ARCHIVE_*_URL."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import grpc
 
 from training.identity.v1 import identity_pb2, identity_pb2_grpc
 from training_archive.builder import ArchiveBuilder, ArchiveRefused
+from training_archive.package import verify_zip
 from training_archive.settings import ArchiveSettings
 from training_runtime.clients import insecure_channel
 
@@ -67,6 +70,14 @@ async def export(settings: ArchiveSettings, class_id: str, out: Path, login: str
     return 0
 
 
+def verify(path: Path) -> int:
+    problems = verify_zip(path.read_bytes())
+    for problem in problems:
+        print(problem)
+    print(f"{path}: {'intact' if not problems else f'{len(problems)} problem(s)'}")
+    return 0 if not problems else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training_archive", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--class", dest="class_id", required=True, help="the training class's id")
     run.add_argument("--out", required=True, type=Path, help="the ZIP file to write")
     run.add_argument("--login", default="", help="sign in as this account (else ARCHIVE_TOKEN or ARCHIVE_LOGIN)")
+    check = commands.add_parser("verify", help="check a ZIP against its manifest and its chain links")
+    check.add_argument("zip", type=Path, help="the archive ZIP")
     args = parser.parse_args(argv)
+    if args.command == "verify":
+        return verify(args.zip)
     return asyncio.run(export(ArchiveSettings(), args.class_id, args.out, args.login))
 
 

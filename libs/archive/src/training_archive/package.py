@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from training_records.digest import link_hash
+
 SCHEMA_NAME = "training.class-archive"
 # Goes up with every change to archive.json's layout that a reader could trip over (docs/records.md).
 SCHEMA_VERSION = 1
@@ -68,8 +70,30 @@ class ClassArchive:
         return len(content)
 
 
+def check_links(data: dict[str, Any]) -> list[str]:
+    """Problems with the chain links an archive carries: each link's hash must follow from its previous
+    hash, record digest and position, lie within its chain's head, and be the head at the head's
+    position. (Whether the records' digests match their content takes the service's chain: VerifyChain.)"""
+    problems = []
+    for service, entry in data["chains"].items():
+        heads = {h["chain"]: h for h in entry.get("heads", [])}
+        for link in entry.get("links", []):
+            where = f"{service} {link['chain']} #{link['position']} ({link['record_id']})"
+            position = int(link["position"])
+            if link_hash(link["previous_hash"], link["record_digest"], position) != link["link_hash"]:
+                problems.append(f"{where}: the link hash does not follow from its previous hash and digest")
+            head = heads.get(link["chain"])
+            if head is None:
+                problems.append(f"{where}: no head of chain {link['chain']} in the archive")
+            elif position > int(head["length"]):
+                problems.append(f"{where}: beyond the chain's head (length {head['length']})")
+            elif position == int(head["length"]) and link["link_hash"] != head["head_hash"]:
+                problems.append(f"{where}: the head's position but not the head's hash")
+    return problems
+
+
 def verify_zip(content: bytes) -> list[str]:
-    """Problems found checking a ZIP against its manifest (empty when every file matches)."""
+    """Problems found checking a ZIP against its manifest and its chain links (empty when all is well)."""
     problems = []
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         names = set(archive.namelist())
@@ -82,4 +106,6 @@ def verify_zip(content: bytes) -> list[str]:
             if sha256(archive.read(entry["path"])) != entry["sha256"]:
                 problems.append(f"{entry['path']}: SHA-256 does not match the manifest")
         problems.extend(f"{name}: not listed in the manifest" for name in sorted(names - listed - {MANIFEST}))
+        if DATA in names and not problems:
+            problems.extend(check_links(json.loads(archive.read(DATA))))
     return problems
