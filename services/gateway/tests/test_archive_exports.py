@@ -65,6 +65,12 @@ async def test_an_institution_exports_its_class_and_downloads_the_zip(platform) 
     assert all("*" in r["trainee"]["national_id"] for r in data["roster"])
     assert data["rulebooks"][0]["available"]
     assert not data["face_checks"]["available"]
+    assert {s for s, chain in data["chains"].items() if chain["available"]} == {
+        "identity",
+        "learning",
+        "exams",
+        "certificates",
+    }
 
 
 async def test_a_regulator_of_the_region_may_export_and_others_are_refused(platform) -> None:
