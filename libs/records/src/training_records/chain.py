@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, literal, select, update
+from sqlalchemy import ColumnElement, Table, and_, literal, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -156,6 +156,51 @@ class ChainNotSetUp(RuntimeError):
     """The chain has no head row: its migration has not run."""
 
 
+# Lock the head, chain the new digests onto it, store the links and move the head: one statement,
+# so the head row stays locked for one round trip plus the commit. The link hashes are computed by
+# PostgreSQL here (sha256 over previous hash, digest and the 8-byte big-endian position, exactly as
+# digest.link_hash) and recomputed in Python by the verifier.
+_APPEND = text(
+    """
+WITH RECURSIVE
+head AS (
+  SELECT length, head_hash, head_at FROM record_chain_heads WHERE chain = :chain FOR UPDATE
+),
+new AS (
+  SELECT t.record_id, t.digest, t.ord
+  FROM unnest(CAST(:record_ids AS text[]), CAST(:digests AS text[])) WITH ORDINALITY AS t(record_id, digest, ord)
+),
+chained AS (
+  SELECT n.ord, n.record_id, n.digest, h.length + 1 AS position, h.head_hash AS previous,
+         encode(sha256(decode(h.head_hash, 'hex') || decode(n.digest, 'hex') || int8send(h.length + 1)), 'hex') AS hash
+  FROM new n CROSS JOIN head h WHERE n.ord = 1
+  UNION ALL
+  SELECT n.ord, n.record_id, n.digest, c.position + 1, c.hash,
+         encode(sha256(decode(c.hash, 'hex') || decode(n.digest, 'hex') || int8send(c.position + 1)), 'hex')
+  FROM chained c JOIN new n ON n.ord = c.ord + 1
+),
+stamp AS (
+  SELECT greatest(CAST(:now AS timestamptz), coalesce((SELECT head_at FROM head), CAST(:now AS timestamptz))) AS at
+),
+inserted AS (
+  INSERT INTO record_links (chain, position, record_id, record_digest, previous_hash, link_hash, appended_at)
+  SELECT :chain, position, record_id, digest, previous, hash, (SELECT at FROM stamp) FROM chained
+  RETURNING position, record_id, record_digest, previous_hash, link_hash, appended_at
+),
+moved AS (
+  UPDATE record_chain_heads
+  SET length = last.position, head_hash = last.hash, head_at = (SELECT at FROM stamp)
+  FROM (SELECT position, hash FROM chained ORDER BY ord DESC LIMIT 1) AS last
+  WHERE record_chain_heads.chain = :chain
+  RETURNING 1
+)
+SELECT position, record_id, record_digest, previous_hash, link_hash, appended_at,
+       (SELECT count(*) FROM moved) AS moved
+FROM inserted ORDER BY position
+"""
+)
+
+
 async def lock_chain(session: AsyncConnection, chains: ChainSet, chain: str) -> None:
     """Take `chain`'s append lock now (held to commit). A transaction that locks rows an appending
     transaction may wait on (progress counters, say) takes the chain first, so the two cannot deadlock."""
@@ -166,19 +211,25 @@ async def lock_chain(session: AsyncConnection, chains: ChainSet, chain: str) -> 
 async def append(
     session: AsyncConnection, chains: ChainSet, chain: str, record_ids: Sequence[Any], *, now: datetime
 ) -> list[NewLink]:
-    """Link the rows `record_ids` (already inserted in this transaction) to `chain`, in that order."""
+    """Link the rows `record_ids` (already inserted in this transaction) to `chain`, in that order.
+
+    The rows are read back and digested before the chain is locked; the lock is then held only for
+    the one statement that appends, and until commit: append last in a transaction where you can.
+    """
     if not record_ids:
         return []
     spec = chains[chain]
     rows = _ordered(spec, (await session.execute(spec.rows_by_id(record_ids))).all(), record_ids)
-    head = (await session.execute(_lock(chains.tables, chain))).one_or_none()
-    if head is None:
+    ids = [str(r._mapping[spec.id.name]) for r in rows]
+    digests = [spec.digest(r) for r in rows]
+    result = (await session.execute(_APPEND, {"chain": chain, "record_ids": ids, "digests": digests, "now": now})).all()
+    if not result:
         raise ChainNotSetUp(f"chain {chain} has no head row; run the service's migrations")
-    links = _plan(spec, rows, length=head.length, head_hash=head.head_hash, head_at=head.head_at, now=now)
-    insert, values, head_update = _store(chains.tables, links)
-    await session.execute(insert, values)
-    await session.execute(head_update)
-    return links
+    assert result[0].moved == 1
+    return [
+        NewLink(chain, r.position, r.record_id, r.record_digest, r.previous_hash, r.link_hash, r.appended_at)
+        for r in result
+    ]
 
 
 def append_sync(

@@ -47,7 +47,7 @@ class CertificatesService:
             verification_url=settings.verification_url,
         )
 
-        chains = RecordChainServicer(CHAINS, ctx.uow, ctx.clock)
+        chains = RecordChainServicer(CHAINS, ctx.uow)
 
         def register(server: grpc.aio.Server) -> None:
             certificates_pb2_grpc.add_CertificatesServiceServicer_to_server(servicer, server)

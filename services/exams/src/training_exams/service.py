@@ -50,7 +50,7 @@ class ExamsService:
             batch=settings.deadline_sweep_batch,
         )
 
-        chains = RecordChainServicer(CHAINS, ctx.uow, ctx.clock)
+        chains = RecordChainServicer(CHAINS, ctx.uow)
 
         def register(server: grpc.aio.Server) -> None:
             exams_pb2_grpc.add_ExamsServiceServicer_to_server(servicer, server)

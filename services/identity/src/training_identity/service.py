@@ -110,7 +110,7 @@ class IdentityService:
             keys_cache_seconds=300,
         )
 
-        chains = RecordChainServicer(CHAINS, ctx.uow, ctx.clock)
+        chains = RecordChainServicer(CHAINS, ctx.uow)
 
         def register(server: grpc.aio.Server) -> None:
             identity_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)

@@ -44,7 +44,7 @@ class LearningService:
         sweeper = Sweeper(ctx.uow, ctx.clock, rulebooks, interval_seconds=settings.sweep_interval_seconds)
         servicer = LearningServicer(Study(ctx.uow, ctx.clock, rulebooks, faces), batcher, Records(ctx.uow, rulebooks))
 
-        chains = RecordChainServicer(CHAINS, ctx.uow, ctx.clock)
+        chains = RecordChainServicer(CHAINS, ctx.uow)
 
         def register(server: grpc.aio.Server) -> None:
             learning_pb2_grpc.add_LearningServiceServicer_to_server(servicer, server)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -121,13 +121,24 @@ class Ledger:
     session: AsyncSession | AsyncConnection
     now: datetime
     emit: Emit
+    # Link entries at `link_pending()` instead of as they are written: the heartbeat batch does, so
+    # the ledger chain's lock is taken last and held for the commit only (docs/records.md).
+    defer_links: bool = False
+    _unlinked: list[uuid.UUID] = field(default_factory=list)
 
     async def record(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert ledger entries and link them to the ledger's record chain (docs/records.md)."""
         if not rows:
             return
         await self.session.execute(ledger_entries.insert(), list(rows))
-        await append(self.session, CHAINS, LEDGER, [r["id"] for r in rows], now=self.now)  # type: ignore[arg-type]
+        self._unlinked.extend(r["id"] for r in rows)
+        if not self.defer_links:
+            await self.link_pending()
+
+    async def link_pending(self) -> None:
+        """Append the entries written so far to the ledger chain; a deferring caller's last step."""
+        ids, self._unlinked = self._unlinked, []
+        await append(self.session, CHAINS, LEDGER, ids, now=self.now)  # type: ignore[arg-type]
 
     async def reject(self, facts: SessionFacts, runs: Sequence[Run], reason: Reason | None = None) -> None:
         """REJECT entries: each run with its own reason, or all with `reason` (a failed bracket)."""
