@@ -24,7 +24,7 @@ from training.exams.v1 import exams_pb2 as xpb
 from training.identity.v1 import identity_pb2 as ipb
 from training.learning.v1 import learning_pb2 as lpb
 from training_archive import ArchiveBuilder, ArchiveRefused, ClassArchive, ServiceTargets
-from training_archive.__main__ import export, verify
+from training_archive.__main__ import export, main
 from training_archive.package import verify_zip
 from training_archive.settings import ArchiveSettings
 from training_courses.testing import OpenClass
@@ -440,7 +440,7 @@ async def test_verify_checks_the_links_even_under_a_rewritten_manifest(by_platfo
     archive, _ = by_platform
     path = tmp_path / "class.zip"
     archive.write(path)
-    assert verify(path) == 0
+    assert main(["verify", str(path)]) == 0
     assert capsys.readouterr().out.strip().endswith("intact")
 
     # Someone edits a ledger entry's link and recomputes the manifest: the link no longer follows.
@@ -450,7 +450,7 @@ async def test_verify_checks_the_links_even_under_a_rewritten_manifest(by_platfo
     snapshots = {p: c for p, c in archive.files.items() if p.startswith("snapshots/")}
     forged = ClassArchive.assemble(data, snapshots, archive.files["summary.pdf"])
     forged.write(path)
-    assert verify(path) == 1
+    assert main(["verify", str(path)]) == 1
     printed = capsys.readouterr().out
     assert f"learning learning.ledger_entries #{link['position']} ({link['record_id']})" in printed
     assert "does not follow" in printed
