@@ -321,8 +321,17 @@ class _Run:
         exam_face_check_ids = {a.start_face_check_id for a in attempts if a.start_face_check_id}
 
         self.advance()
+        # Identity's checks of this class: those its study and exam records name, and any other check
+        # made in one of its study sessions or exam attempts (identity's context_ref).
+        contexts = {f"study-session:{s['session_id']}" for h in hours for s in h["study_sessions"]} | {
+            f"exam-attempt:{a.attempt_id}" for a in attempts
+        }
         face_checks = await self._face_checks(
-            identity, class_id, [e.trainee_id for e in enrollments], study_face_check_ids | exam_face_check_ids
+            identity,
+            class_id,
+            [e.trainee_id for e in enrollments],
+            study_face_check_ids | exam_face_check_ids,
+            contexts,
         )
 
         self.advance()
@@ -344,7 +353,9 @@ class _Run:
         # Each service's chains are asked for the links of every record of this archive it keeps;
         # a chain answers for the ids it holds (and the caller may see).
         record_ids = {
-            "identity": sorted(study_face_check_ids | exam_face_check_ids),
+            "identity": sorted(
+                study_face_check_ids | exam_face_check_ids | {r["face_check_id"] for r in face_checks["records"]}
+            ),
             "learning": sorted(e["entry_id"] for h in hours for e in h["ledger_entries"]),
             "exams": sorted(a.attempt_id for a in attempts),
             "certificates": sorted(c.certificate_id for c in certificate_list),
@@ -388,7 +399,7 @@ class _Run:
                 return entries, answer.progress
 
     async def _face_checks(
-        self, identity: Any, class_id: str, trainee_ids: list[str], referenced: set[str]
+        self, identity: Any, class_id: str, trainee_ids: list[str], referenced: set[str], contexts: set[str]
     ) -> dict[str, Any]:
         """Identity's records of the checks this class's study and exams made, with their snapshots,
         if identity lets the caller read them (it logs every read with the caller and this reason)."""
@@ -406,7 +417,7 @@ class _Run:
                     raise
                 return {"available": False, "refused": _refusal(exc), "reason_given": reason, "records": []}
             for check in sorted(checks, key=lambda c: c.checked_at.ToNanoseconds()):
-                if check.face_check_id not in referenced:
+                if check.face_check_id not in referenced and check.context_ref not in contexts:
                     continue
                 record = {**as_dict(check), "snapshot": None}
                 if check.has_snapshot:
