@@ -4,13 +4,19 @@ the operator and regulators verify, institutions see links of their own entries,
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
+import asyncpg
 import grpc
 
 from training.common.v1 import common_pb2 as R
 from training.records.v1 import records_pb2 as rpb
 from training.records.v1 import records_pb2_grpc
 from training_learning.chains import CHAINS, LEDGER
-from training_records.testing import ChainTamper, assert_tampering_named
+from training_learning.service import MIGRATIONS
+from training_records.testing import ChainTamper, assert_tampering_named, run_command_here
+from training_runtime.migrations import upgrade
 from training_testkit.rpc import rpc_failure
 
 from .conftest import FACES, SAME_PERSON, study
@@ -86,3 +92,27 @@ async def test_chain_links_are_scoped_and_trainees_are_refused(learner, learning
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert bad_day.fields == ("day",)
+
+
+async def test_the_migration_links_the_entries_that_exist_in_ledger_order(test_databases) -> None:  # type: ignore[no-untyped-def]
+    url = await test_databases.create("learning_chain")
+    await asyncio.to_thread(upgrade, MIGRATIONS, url, revision="0001")
+    ids = [uuid.uuid4() for _ in range(3)]
+    conn = await asyncpg.connect(url)
+    try:
+        for entry_id in ids:
+            await conn.execute(
+                "INSERT INTO ledger_entries (id, kind, enrollment_id, trainee_id, credited_seconds,"
+                " interval_seconds, reason, rulebook_version, recorded_at)"
+                " VALUES ($1, 'CREDIT', $2, $2, 60, 60, 'VERIFIED', 'test-2026', now())",
+                entry_id,
+                uuid.uuid4(),
+            )
+        await asyncio.to_thread(upgrade, MIGRATIONS, url)
+        linked = await conn.fetch("SELECT record_id FROM record_links WHERE chain = $1 ORDER BY position", LEDGER)
+    finally:
+        await conn.close()
+    assert [r["record_id"] for r in linked] == [str(i) for i in ids]
+    status, output = await run_command_here("learning", LEDGER, url)
+    assert status == 0, output
+    assert f"{LEDGER}: intact, 3 links" in output
