@@ -16,6 +16,7 @@ POLICY = AccessPolicy(
         "EndStudy": allow(R.TRAINEE),
         "GetProgress": allow(*READERS),
         "ExplainHours": allow(*READERS),
+        "ListStudyRecords": allow(*READERS),
         "ListAnomalies": allow(R.INSTITUTION_ADMIN, R.INSTITUTION_STAFF, R.REGULATOR),
         "ReviewAnomaly": allow(R.INSTITUTION_ADMIN, R.INSTITUTION_STAFF),
         "CorrectHours": allow(R.INSTITUTION_ADMIN),

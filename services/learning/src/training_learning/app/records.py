@@ -19,8 +19,10 @@ from training_learning.persistence.tables import (
     class_lessons,
     classes,
     enrollments,
+    face_checks,
     ledger_entries,
     lesson_progress,
+    study_sessions,
     withdrawn_courses,
 )
 from training_records import lock_chain
@@ -188,6 +190,26 @@ class Records:
         rows = rows[: page.size]
         token = next_token(rows[-1].recorded_at, uuid.UUID(int=rows[-1].sequence)) if more and rows else ""
         return progress, rows, token
+
+    async def study_records(self, actor: Principal, enrollment_id: str) -> tuple[list[Any], list[Any]]:
+        """The enrollment's study sessions and study face checks, oldest first (the same readers as progress)."""
+        async with self._uow.read() as session:
+            e = await self._enrollment(session, actor, enrollment_id)
+            sessions = (
+                await session.execute(
+                    select(study_sessions)
+                    .where(study_sessions.c.enrollment_id == e.id)
+                    .order_by(study_sessions.c.started_at, study_sessions.c.id)
+                )
+            ).all()
+            checks = (
+                await session.execute(
+                    select(face_checks)
+                    .where(face_checks.c.enrollment_id == e.id)
+                    .order_by(face_checks.c.checked_at, face_checks.c.id)
+                )
+            ).all()
+        return sessions, checks
 
     async def list_anomalies(
         self, actor: Principal, *, page_size: int, page_token: str, status: str | None
