@@ -50,6 +50,9 @@ class Trainee:
     enrollment_id: str
     attempt_id: str = ""
     certificate: cpb.Certificate | None = None
+    # Where the trainee is (for the message of a test that times out).
+    doing: str = "enrolled"
+    sitting: str = ""
 
 
 class Staff:
@@ -116,13 +119,20 @@ class Cohort:
             trainees.append(Trainee(person, await staff.classroom.enrolled(opened, person)))
         return cls(staff, opened, exam, trainees)
 
-    async def run(self, *, retry_steps: bool = True) -> None:
+    async def run(self, *, retry_steps: bool = True, timeout: float = 150) -> None:
         """Every trainee's whole journey, concurrently. With `retry_steps` a step that failed (a
         service killed under it) is taken again, as a trainee reloading the page would."""
-        await asyncio.gather(*(self._journey(t, retry_steps) for t in self.trainees))
+        try:
+            await asyncio.wait_for(asyncio.gather(*(self._journey(t, retry_steps) for t in self.trainees)), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"the class did not finish within {timeout:.0f}s: {[t.doing for t in self.trainees]}; "
+                f"failed calls {self.failed_calls}"
+            ) from None
 
     async def _journey(self, trainee: Trainee, retry_steps: bool) -> None:
         for step in (self._study, self._sit_final_exam, self._collect_certificate):
+            trainee.doing = step.__name__
             while True:
                 try:
                     await step(trainee)
@@ -136,8 +146,9 @@ class Cohort:
     async def _study(self, trainee: Trainee) -> None:
         learning = self.staff.learning
         for lesson in self.opened.lessons():
-            while await self._lesson_credited(trainee, lesson.lesson_id) < lesson.duration_seconds - 1:
-                await self._session(trainee, lesson.lesson_id, lesson.duration_seconds)
+            while (credited := await self._lesson_credited(trainee, lesson.lesson_id)) < lesson.duration_seconds - 1:
+                trainee.doing = f"studying ({credited:.1f}s credited); last sitting {trainee.sitting}"
+                await self._session(trainee, lesson.lesson_id, lesson.duration_seconds, credited)
         progress = (
             await learning.GetProgress(
                 lpb.GetProgressRequest(enrollment_id=trainee.enrollment_id), metadata=trainee.person.metadata
@@ -154,10 +165,12 @@ class Cohort:
         ).progress
         return next((lp.credited_seconds for lp in progress.lessons if lp.lesson_id == lesson_id), 0.0)
 
-    async def _session(self, trainee: Trainee, lesson_id: str, duration: float) -> None:
+    async def _session(self, trainee: Trainee, lesson_id: str, duration: float, credited: float) -> None:
         """One sitting: start with a face check, play in real time from where the server resumes,
         answer due checks, and end with a closing check once the lesson is over or the server stops
-        crediting (the next sitting resumes from the furthest credited position)."""
+        crediting (the next sitting resumes from the furthest credited position). When what is left
+        to play from there cannot make up the time still missing (intervals the server could not
+        verify, say while learning restarted), the trainee seeks back and watches again."""
         learning, who = self.staff.learning, trainee.person.metadata
         started = await learning.StartStudy(
             lpb.StartStudyRequest(
@@ -170,9 +183,14 @@ class Cohort:
             metadata=who,
         )
         session = started.session
-        origin, begun = session.resume_position_seconds, time.monotonic()
+        missing = duration - credited
+        origin = session.resume_position_seconds
+        if duration - origin < missing + 1:
+            origin = max(0.0, duration - missing - 2)
+        begun = time.monotonic()
         interval = session.heartbeat_interval_seconds or 1.0
         sequence = 0
+        trainee.sitting = f"from {origin:.1f}:"
         while True:
             position = min(duration, origin + time.monotonic() - begun)
             sequence += 1
@@ -191,6 +209,7 @@ class Cohort:
                     metadata=who,
                 )
             ).ack
+            trainee.sitting += f" {position:.1f}/{ack.reason}"
             if ack.verdict == lpb.INTERVAL_VERDICT_PENDING:
                 self.reached["studying"].set()
             if ack.face_check.due:
@@ -249,4 +268,5 @@ class Cohort:
             return next((c for c in listed.certificates if c.enrollment_id == trainee.enrollment_id), None)
 
         trainee.certificate = await wait_until(issued, timeout=90, what="the certificate")
+        trainee.doing = "certified"
         self.reached["certified"].set()

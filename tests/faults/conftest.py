@@ -19,7 +19,10 @@ async def platform() -> AsyncIterator[Platform]:
     # Not under pytest's basetemp: PostgreSQL runs as its own user (when root) and needs to traverse
     # the parents, which every other pytest session on the machine resets to mode 0700.
     root = Path(tempfile.mkdtemp(prefix="training-faults-"))
-    started = Platform(root)
+    # The services' logs stay in test-output/faults/ for whoever reads a failure.
+    logs = Path(__file__).resolve().parents[2] / "test-output" / "faults"
+    shutil.rmtree(logs, ignore_errors=True)
+    started = Platform(root, logs)
     try:
         await started.start()
         yield started

@@ -106,8 +106,9 @@ class Service:
 class Platform:
     """Infrastructure and services this test module owns; every fault is a method."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, logs: Path) -> None:
         self.root = root
+        self.logs = logs
         self.postgres = EmbeddedPostgres(root / "postgres", durable=False)
         self.nats = NatsServer(root / "nats" / "store")
         self.secrets = dev_secrets.generate()
@@ -118,7 +119,7 @@ class Platform:
         self.rulebook = root / "faults-rulebook.json"
         self.services: dict[str, Service] = {}
         self.operator_login = "operator"
-        (root / "logs").mkdir(parents=True, exist_ok=True)
+        logs.mkdir(parents=True, exist_ok=True)
 
     # --- start and stop --------------------------------------------------------------------------
     async def start(self) -> Platform:
@@ -133,7 +134,7 @@ class Platform:
         ports = {launch.name: free_port() for launch in launches}
         for launch in launches:
             env = service_env(launch, infra, self.secrets, HOST, ports) | _overrides(launch, self)
-            self.services[launch.name] = Service(launch, ports[launch.name], env, self.root / "logs" / launch.name)
+            self.services[launch.name] = Service(launch, ports[launch.name], env, self.logs / f"{launch.name}.log")
         for service in self.services.values():  # one at a time: each runs its own event loop
             await asyncio.to_thread(self._migrate, service)
         identity = identity_settings(
