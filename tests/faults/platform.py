@@ -12,6 +12,7 @@ import asyncio
 import json
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +151,22 @@ class Platform:
         module = __import__(f"{service.launch.module}.service", fromlist=["MIGRATIONS"])
         upgrade(module.MIGRATIONS, self.database_url(service.launch.name))
 
+    async def stop_postgres(self) -> None:
+        await self._postgres("stop")
+
+    async def start_postgres(self) -> None:
+        await self._postgres("start")
+
+    async def _postgres(self, action: str) -> None:
+        """pg_ctl from a fresh interpreter: as root it runs as PostgreSQL's own user, and forking that
+        from this process (gRPC's threads and fork handlers) can crash the child."""
+        script = (
+            "import sys; from pathlib import Path; from training_devstack.embedded import EmbeddedPostgres; "
+            f"getattr(EmbeddedPostgres(Path(sys.argv[1]), port={self.postgres.port}, durable=False), '{action}')()"
+        )
+        done = await asyncio.create_subprocess_exec(sys.executable, "-c", script, str(self.postgres.data_dir))
+        assert await done.wait() == 0, f"PostgreSQL {action} failed"
+
     def database_url(self, name: str) -> str:
         return with_database(self.postgres.admin_url, f"training_{name}")
 
@@ -205,6 +222,13 @@ class Platform:
             except grpc.aio.AioRpcError:
                 return "UNREACHABLE"
         return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+
+    async def watch_health(self, name: str, seen: list[str]) -> None:
+        """Append every status grpc.health's Watch reports for `name` to `seen` (run as a task)."""
+        async with grpc.aio.insecure_channel(self.services[name].address) as channel:
+            stream = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
+            async for answer in stream:
+                seen.append(health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status))
 
     def channel(self, name: str) -> grpc.aio.Channel:
         """A channel to `name` calling by the documented client policy (training_runtime.clients)."""
