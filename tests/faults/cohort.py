@@ -18,6 +18,7 @@ import grpc
 from training.certificates.v1 import certificates_pb2 as cpb
 from training.certificates.v1 import certificates_pb2_grpc
 from training.common.v1 import common_pb2
+from training.courses.v1 import courses_pb2_grpc
 from training.exams.v1 import exams_events_pb2 as xev
 from training.exams.v1 import exams_pb2 as xpb
 from training.exams.v1 import exams_pb2_grpc
@@ -65,8 +66,6 @@ class Staff:
         self.exams = exams_pb2_grpc.ExamsServiceStub(platform.channel("exams"))
         self.certificates = certificates_pb2_grpc.CertificatesServiceStub(platform.channel("certificates"))
         self.supervision = supervision_pb2_grpc.SupervisionServiceStub(platform.channel("supervision"))
-        from training.courses.v1 import courses_pb2_grpc
-
         self.courses = courses_pb2_grpc.CoursesServiceStub(platform.channel("courses"))
         self.people: People | None = None
 
@@ -83,6 +82,7 @@ class Staff:
         self.people = People(self.identity, operator, self.platform.secrets)
         self.campus = Campus(self.courses, self.people)
         self.office = ExamOffice(self.exams, self.campus, self.people)
+        # Only for `enrolled` (enroll, and wait until learning knows): study here runs on real time.
         self.classroom = Classroom(self.learning, self.campus, self.people, SystemClock())  # type: ignore[arg-type]
         return self
 
