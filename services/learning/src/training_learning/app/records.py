@@ -452,9 +452,7 @@ class Records:
     ) -> None:
         topics = await ledger.topic_totals(e.id, e.class_id)
         remaining = sum(t.credited_seconds for t in topics)
-        met = bool(topics) and all(
-            rules.topic_complete(t.credited_seconds, t.required_hours) for t in topics
-        )
+        met = bool(topics) and all(rules.topic_complete(t.credited_seconds, t.required_hours) for t in topics)
         await ledger.emit(
             Event(
                 subject=HOURS_INVALIDATED,
