@@ -75,3 +75,15 @@ async def test_someone_elses_session_does_not_exist_for_the_caller(learner) -> N
         grpc.StatusCode.NOT_FOUND,
     )
     assert hidden.code == grpc.StatusCode.NOT_FOUND
+
+
+async def test_study_records_need_an_enrollment_id_that_is_a_uuid(learner) -> None:
+    me = await learner()
+    for bad in ("", "not-a-uuid"):
+        failure = await rpc_failure(
+            me.classroom.stub.ListStudyRecords(
+                pb.ListStudyRecordsRequest(enrollment_id=bad), metadata=me.person.metadata
+            ),
+            INVALID,
+        )
+        assert set(failure.fields) == {"enrollment_id"}
