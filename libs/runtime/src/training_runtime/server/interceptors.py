@@ -26,6 +26,7 @@ from training_runtime.auth.policy import AccessPolicy, Rule
 from training_runtime.auth.principal import Principal, reset_principal, set_principal
 from training_runtime.auth.tokens import TokenVerifier
 from training_runtime.server.status import to_status, trailing_metadata
+from training_runtime.server.wire import Undecodable, tolerant
 
 access_log = logging.getLogger("training.access")
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return handler
         rule = self._policy.rule_for(method)
         kwargs = {
-            "request_deserializer": handler.request_deserializer,
+            # A request that does not decode reaches the wrapper as an `Undecodable` (server/wire.py).
+            "request_deserializer": tolerant(handler.request_deserializer),
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary:
@@ -97,7 +99,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             call = _Call(self, method, context)
             token = await call.enter(rule)
             try:
-                return await behavior(request, context)
+                return await behavior(_decoded(request), context)
             except BaseException as exc:
                 await call.fail(exc)
                 raise
@@ -111,7 +113,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             call = _Call(self, method, context)
             token = await call.enter(rule)
             try:
-                result = behavior(request, context)
+                result = behavior(_decoded(request), context)
                 if inspect.isasyncgen(result):
                     async for item in result:
                         yield item
@@ -154,6 +156,22 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             # Supervision relaying a regulator command: the call acts as the command (auth/commands.py).
             return acting_for_command(principal, command)
         return principal
+
+
+def _decoded(request: Any) -> Any:
+    """The request, refusing one that did not decode; a request stream refuses its first such message."""
+    if isinstance(request, Undecodable):
+        raise request.error()
+    if hasattr(request, "__aiter__"):
+        return _decoded_stream(request)
+    return request
+
+
+async def _decoded_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        if isinstance(request, Undecodable):
+            raise request.error()
+        yield request
 
 
 # Statuses that mean the server failed (the others are answers about the request).
