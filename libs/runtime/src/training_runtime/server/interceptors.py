@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -26,7 +27,7 @@ from training_runtime.auth.policy import AccessPolicy, Rule
 from training_runtime.auth.principal import Principal, reset_principal, set_principal
 from training_runtime.auth.tokens import TokenVerifier
 from training_runtime.server.status import to_status, trailing_metadata
-from training_runtime.server.wire import Undecodable, tolerant
+from training_runtime.server.wire import Undecodable, overlong_list, tolerant
 
 access_log = logging.getLogger("training.access")
 log = logging.getLogger(__name__)
@@ -159,18 +160,24 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _decoded(request: Any) -> Any:
-    """The request, refusing one that did not decode; a request stream refuses its first such message."""
-    if isinstance(request, Undecodable):
-        raise request.error()
+    """The request, refusing one that did not decode or holds an overlong list; a request stream
+    refuses its first such message."""
     if hasattr(request, "__aiter__"):
         return _decoded_stream(request)
+    _refuse_bad(request)
     return request
+
+
+def _refuse_bad(request: Any) -> None:
+    if isinstance(request, Undecodable):
+        raise request.error()
+    if isinstance(request, Message) and (refusal := overlong_list(request)):
+        raise refusal
 
 
 async def _decoded_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
     async for request in requests:
-        if isinstance(request, Undecodable):
-            raise request.error()
+        _refuse_bad(request)
         yield request
 
 

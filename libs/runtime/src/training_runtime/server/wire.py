@@ -5,7 +5,8 @@ wire data, invalid UTF-8 in a string field, nesting beyond the parser's limit) s
 with the parser's exception text. The server interceptor installs `tolerant` deserializers, which
 hand such a request on as an `Undecodable`; once the caller is authenticated, the interceptor
 answers it with `Undecodable.error()`, which names the first offending field found by walking the
-wire data against the message's descriptor.
+wire data against the message's descriptor. A request that decodes but holds a list of more than
+`MAX_LIST_ITEMS` items is refused there too (`overlong_list`), before any handler converts it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 
 from training_runtime import errors
 
 REASON = "REQUEST_UNDECODABLE"
+# Items any one list of a request may hold, whatever the RPC (services set smaller limits of their
+# own): a few megabytes of empty items are a million objects to convert and check.
+MAX_LIST_ITEMS = 10_000
 # Deeper than this is refused without walking further (the parser's own limit is 100).
 _MAX_DEPTH = 100
 
@@ -53,6 +58,22 @@ def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], A
             return Undecodable(data, descriptor if isinstance(descriptor, Descriptor) else None, str(exc))
 
     return deserialize
+
+
+def overlong_list(message: Message, path: str = "") -> errors.InvalidArgument | None:
+    """The refusal of the first list in `message` (nested messages included) over `MAX_LIST_ITEMS`."""
+    for field, value in message.ListFields():
+        here = _join(path, field.name)
+        if field.is_repeated:
+            if len(value) > MAX_LIST_ITEMS:
+                return errors.InvalidArgument(here, f"has {len(value)} items; at most {MAX_LIST_ITEMS}")
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                for i, item in enumerate(value):
+                    if found := overlong_list(item, f"{here}[{i}]"):
+                        return found
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and (found := overlong_list(value, here)):
+            return found
+    return None
 
 
 class _Corrupt(Exception):

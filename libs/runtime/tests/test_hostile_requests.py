@@ -1,6 +1,8 @@
 """Requests whose wire data does not decode are refused with INVALID_ARGUMENT naming the field and the
 reason REQUEST_UNDECODABLE (found by fuzzing: gRPC answered UNKNOWN with the parser's exception), and
-only after the caller is authenticated."""
+only after the caller is authenticated; a list over the platform's limit is refused before a handler
+spends seconds on it, and an answer naming thousands of bad items stays small (found by fuzzing:
+a million empty syllabus topics ran past any deadline)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ import grpc
 import pytest
 
 from training.identity.v1 import identity_pb2 as pb
-from training_runtime.server.wire import first_problem
+from training.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from training_runtime.errors import FieldViolation, InvalidArgument
+from training_runtime.server.status import to_status
+from training_runtime.server.wire import MAX_LIST_ITEMS, first_problem
 from training_testkit.rpc import rpc_failure
 
 
@@ -53,3 +58,21 @@ async def test_invalid_utf8_in_a_nested_message_names_the_nested_field(identity_
 def test_a_valid_message_has_no_problem() -> None:
     request = pb.RegisterTraineeRequest(display_name="张伟", employer=pb.Employer(name="广州化工"))
     assert first_problem(pb.RegisterTraineeRequest.DESCRIPTOR, request.SerializeToString()) is None
+
+
+async def test_a_list_over_the_platform_limit_is_refused_before_any_handler(identity_channel, people) -> None:
+    request = pb.RegisterInstitutionRequest(name="安全培训学校", operation_types=["x"] * (MAX_LIST_ITEMS + 1))
+    failure = await rpc_failure(
+        IdentityServiceStub(identity_channel).RegisterInstitution(request, metadata=people.operator.metadata),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert failure.fields == ("operation_types",)
+    assert f"at most {MAX_LIST_ITEMS}" in failure.message
+
+
+def test_an_answer_with_thousands_of_violations_stays_small() -> None:
+    error = InvalidArgument([FieldViolation(f"topics[{i}].code", "is required") for i in range(100_000)])
+    assert error.message.endswith("; and 99990 more")
+    code, status = to_status(error, domain="training.test")
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert len(status.SerializeToString()) < 10_000
