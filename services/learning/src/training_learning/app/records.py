@@ -30,6 +30,7 @@ from training_runtime.paging import next_token, parse_page, parse_uuid
 from training_runtime.protoconv import role_to_proto, timestamp
 
 HOURS_INVALIDATED = "training.learning.hours.invalidated.v1"
+MAX_ENTRY_IDS = 1000
 
 
 def may_read(actor: Principal, e: Any) -> bool:
@@ -338,6 +339,8 @@ class Records:
     ) -> tuple[list[Any], ProgressView]:
         check = Validator()
         ids: list[uuid.UUID] = []
+        if not check.within(entry_ids, "entry_ids", MAX_ENTRY_IDS):
+            check.check()
         for i, value in enumerate(entry_ids):
             try:
                 ids.append(uuid.UUID(value))
@@ -452,9 +455,7 @@ class Records:
     ) -> None:
         topics = await ledger.topic_totals(e.id, e.class_id)
         remaining = sum(t.credited_seconds for t in topics)
-        met = bool(topics) and all(
-            rules.topic_complete(t.credited_seconds, t.required_hours) for t in topics
-        )
+        met = bool(topics) and all(rules.topic_complete(t.credited_seconds, t.required_hours) for t in topics)
         await ledger.emit(
             Event(
                 subject=HOURS_INVALIDATED,
