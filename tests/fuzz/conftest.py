@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import nats
 import pytest
 import pytest_asyncio
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -52,6 +53,7 @@ from training_runtime.auth.principal import Principal, Role
 from training_runtime.auth.tokens import TokenSigner, load_signing_keys
 from training_runtime.clients import insecure_channel
 from training_runtime.server.app import ServiceApp
+from training_testkit import wait_until
 
 from .catalogue import declared_services, path_of
 from .state import DatabaseState
@@ -109,9 +111,26 @@ class Served:
 @dataclass
 class Platform:
     apps: dict[str, Served]
+    jetstream: Any
 
     def serving(self, service: str) -> list[Served]:
         return [served for served in self.apps.values() if service in served.services]
+
+    async def quiet(self, served: Served) -> None:
+        """Until every outbox is published and `served`'s consumers have processed all they were sent,
+        so no event of an earlier call lands in `served`'s database during the next comparison."""
+
+        async def drained() -> bool:
+            for app in self.apps.values():
+                if await app.database.connection.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+                    return False
+            for runner in served.app._runners:
+                info = await self.jetstream.consumer_info(runner.spec.stream, runner.spec.durable)
+                if (info.num_pending or 0) + (info.num_ack_pending or 0):
+                    return False
+            return True
+
+        await wait_until(drained, interval=0.05, what=f"events for {served.name} to be processed")
 
 
 async def call_raw(
@@ -141,10 +160,12 @@ async def platform(
     exams_app: ServiceApp,
     certificates_app: ServiceApp,
     supervision_app: ServiceApp,
+    nats_server: Any,
 ) -> AsyncIterator[Platform]:
     running = (identity_app, courses_app, learning_app, exams_app, certificates_app, supervision_app)
     apps = dict(zip(APPS, running, strict=True))
     found: dict[str, Served] = {}
+    client = await nats.connect(nats_server.url)
     try:
         for name, app in apps.items():
             served = Served(
@@ -160,8 +181,9 @@ async def platform(
                 code, _ = await call_raw(served, path_of(method), b"", (), streaming=method.client_streaming)
                 if code != grpc.StatusCode.UNIMPLEMENTED:
                     served.services.add(service.full_name)
-        yield Platform(found)
+        yield Platform(found, client.jetstream())
     finally:
+        await client.close()
         for served in found.values():
             await served.channel.close()
             assert served.blocking is not None

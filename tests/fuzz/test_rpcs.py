@@ -92,8 +92,9 @@ async def check(
     assert not written, f"{rpc} failed with {code.name} ({details}) to {what} as {caller} but wrote {written}"
 
 
-async def settle(served: Served, method: MethodDescriptor) -> None:
-    """Start comparing from a database no background work is changing."""
+async def settle(platform: Platform, served: Served, method: MethodDescriptor) -> None:
+    """Start comparing from a database no earlier call's events or background work are changing."""
+    await platform.quiet(served)
     _baselines[f"{served.name}{path_of(method)}"] = await served.database.settled()
 
 
@@ -124,7 +125,7 @@ async def test_generated_requests(
 ) -> None:
     for served in targets(platform, method):
         if f"{served.name}{path_of(method)}" not in _baselines:
-            await settle(served, method)
+            await settle(platform, served, method)
         caller = data.draw(st.sampled_from(callers), label="caller")
         request = messages(method.input_type, world.known)
         if method.client_streaming:
@@ -146,7 +147,7 @@ async def test_mutated_requests(
 ) -> None:
     for served in targets(platform, method):
         if f"{served.name}{path_of(method)}" not in _baselines:
-            await settle(served, method)
+            await settle(platform, served, method)
         base, metadata = data.draw(st.sampled_from(bases(served, method, world, callers)), label="valid request")
         wire = data.draw(mutated(base), label="mutated bytes")
         caller = "its recorded caller"
@@ -163,7 +164,7 @@ async def test_hostile_wire_data(
 ) -> None:
     path = path_of(method)
     for served in targets(platform, method):
-        await settle(served, method)
+        await settle(platform, served, method)
         caller = default_caller(served, method, world, callers)
         base, _ = bases(served, method, world, callers)[0]
 
@@ -195,7 +196,7 @@ async def test_bad_bearer_tokens(
 ) -> None:
     path = path_of(method)
     for served in targets(platform, method):
-        await settle(served, method)
+        await settle(platform, served, method)
         rule = served.app.definition.policy.rule_for(path)
         base, _ = bases(served, method, world, callers)[0]
         for label, metadata in bad_tokens.items():
