@@ -2,15 +2,18 @@
 reason REQUEST_UNDECODABLE (found by fuzzing: gRPC answered UNKNOWN with the parser's exception), and
 only after the caller is authenticated; a list over the platform's limit is refused before a handler
 spends seconds on it, and an answer naming thousands of bad items stays small (found by fuzzing:
-a million empty syllabus topics ran past any deadline)."""
+a million empty syllabus topics ran past any deadline); NUL characters and impossible timestamps are
+refused naming the field (found by fuzzing: they escaped from PostgreSQL and datetime as INTERNAL)."""
 
 from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from training.identity.v1 import identity_pb2 as pb
 from training.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from training.learning.v1 import learning_pb2 as lpb
 from training_runtime.errors import FieldViolation, InvalidArgument
 from training_runtime.server.status import to_status
 from training_runtime.server.wire import MAX_LIST_ITEMS, first_problem
@@ -76,3 +79,33 @@ def test_an_answer_with_thousands_of_violations_stays_small() -> None:
     code, status = to_status(error, domain="training.test")
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert len(status.SerializeToString()) < 10_000
+
+
+async def test_nul_characters_are_refused_naming_the_field(identity_channel, people) -> None:
+    # Found by fuzzing: PostgreSQL cannot store NUL, and the database's refusal escaped as INTERNAL.
+    stub = IdentityServiceStub(identity_channel)
+    failure = await rpc_failure(
+        stub.Login(pb.LoginRequest(login="\x00", password="x")), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert failure.fields == ("login",)
+    request = pb.RegisterInstitutionRequest(name="安全培训学校", operation_types=["ok", "electrical\x00"])
+    failure = await rpc_failure(
+        stub.RegisterInstitution(request, metadata=people.operator.metadata), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert failure.fields == ("operation_types[1]",)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"), [(253_402_300_800, 0), (-(2**63), 0), (0, -1), (0, 1_000_000_000)], ids=str
+)
+async def test_impossible_timestamps_are_refused_naming_the_field(
+    learning_stub, people, seconds: int, nanos: int
+) -> None:
+    # Found by fuzzing: converting them to a datetime raised, and the error escaped as INTERNAL.
+    trainee = await people.trainee()
+    heartbeat = lpb.Heartbeat(session_id="x", sequence=1, client_time=Timestamp(seconds=seconds, nanos=nanos))
+    failure = await rpc_failure(
+        learning_stub.SendHeartbeat(lpb.SendHeartbeatRequest(heartbeat=heartbeat), metadata=trainee.metadata),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert failure.fields == ("heartbeat.client_time",)

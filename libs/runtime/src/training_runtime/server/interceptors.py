@@ -27,7 +27,7 @@ from training_runtime.auth.policy import AccessPolicy, Rule
 from training_runtime.auth.principal import Principal, reset_principal, set_principal
 from training_runtime.auth.tokens import TokenVerifier
 from training_runtime.server.status import to_status, trailing_metadata
-from training_runtime.server.wire import Undecodable, overlong_list, tolerant
+from training_runtime.server.wire import Undecodable, refusal, tolerant
 
 access_log = logging.getLogger("training.access")
 log = logging.getLogger(__name__)
@@ -160,8 +160,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _decoded(request: Any) -> Any:
-    """The request, refusing one that did not decode or holds an overlong list; a request stream
-    refuses its first such message."""
+    """The request, refusing one that did not decode or holds what no RPC accepts (server/wire.py);
+    a request stream refuses its first such message."""
     if hasattr(request, "__aiter__"):
         return _decoded_stream(request)
     _refuse_bad(request)
@@ -171,8 +171,8 @@ def _decoded(request: Any) -> Any:
 def _refuse_bad(request: Any) -> None:
     if isinstance(request, Undecodable):
         raise request.error()
-    if isinstance(request, Message) and (refusal := overlong_list(request)):
-        raise refusal
+    if isinstance(request, Message) and (refused := refusal(request)):
+        raise refused
 
 
 async def _decoded_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:

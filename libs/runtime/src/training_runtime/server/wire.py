@@ -5,8 +5,9 @@ wire data, invalid UTF-8 in a string field, nesting beyond the parser's limit) s
 with the parser's exception text. The server interceptor installs `tolerant` deserializers, which
 hand such a request on as an `Undecodable`; once the caller is authenticated, the interceptor
 answers it with `Undecodable.error()`, which names the first offending field found by walking the
-wire data against the message's descriptor. A request that decodes but holds a list of more than
-`MAX_LIST_ITEMS` items is refused there too (`overlong_list`), before any handler converts it.
+wire data against the message's descriptor. A request that decodes but holds what no RPC accepts
+(a list of more than `MAX_LIST_ITEMS` items, a NUL character, an impossible timestamp) is refused
+there too (`refusal`), before any handler converts or stores it.
 """
 
 from __future__ import annotations
@@ -60,19 +61,40 @@ def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], A
     return deserialize
 
 
-def overlong_list(message: Message, path: str = "") -> errors.InvalidArgument | None:
-    """The refusal of the first list in `message` (nested messages included) over `MAX_LIST_ITEMS`."""
+def refusal(message: Message, path: str = "") -> errors.InvalidArgument | None:
+    """The refusal of what no RPC accepts, naming the first field (nested messages included) that
+    holds it: a list over `MAX_LIST_ITEMS`, a string with a NUL character (PostgreSQL cannot store
+    one), a timestamp outside 0001-01-01..9999-12-31 or with nanos outside 0..999999999."""
+    if message.DESCRIPTOR.full_name == "google.protobuf.Timestamp":
+        return _timestamp_refusal(message, path)
     for field, value in message.ListFields():
         here = _join(path, field.name)
-        if field.is_repeated:
-            if len(value) > MAX_LIST_ITEMS:
-                return errors.InvalidArgument(here, f"has {len(value)} items; at most {MAX_LIST_ITEMS}")
-            if field.type == FieldDescriptor.TYPE_MESSAGE:
-                for i, item in enumerate(value):
-                    if found := overlong_list(item, f"{here}[{i}]"):
-                        return found
-        elif field.type == FieldDescriptor.TYPE_MESSAGE and (found := overlong_list(value, here)):
-            return found
+        items = value if field.is_repeated else (value,)
+        if field.is_repeated and len(value) > MAX_LIST_ITEMS:
+            return errors.InvalidArgument(here, f"has {len(value)} items; at most {MAX_LIST_ITEMS}")
+        if field.type == FieldDescriptor.TYPE_STRING:
+            for i, item in enumerate(items):
+                if "\x00" in item:
+                    return errors.InvalidArgument(_item(here, i, field), "must not contain NUL characters")
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            for i, item in enumerate(items):
+                if found := refusal(item, _item(here, i, field)):
+                    return found
+    return None
+
+
+def _item(path: str, index: int, field: FieldDescriptor) -> str:
+    return f"{path}[{index}]" if field.is_repeated else path
+
+
+# google.protobuf.Timestamp's documented range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+_SECONDS = (-62_135_596_800, 253_402_300_799)
+
+
+def _timestamp_refusal(value: Message, path: str) -> errors.InvalidArgument | None:
+    seconds, nanos = value.seconds, value.nanos  # type: ignore[attr-defined]
+    if not _SECONDS[0] <= seconds <= _SECONDS[1] or not 0 <= nanos <= 999_999_999:
+        return errors.InvalidArgument(path or "request", "must be a time from year 1 to year 9999")
     return None
 
 
