@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -237,23 +237,40 @@ def deeply_nested(descriptor: Descriptor, levels: int = 5_000) -> Iterator[tuple
     yield f"{len(path)} schema levels, then {levels} groups", wrap(groups)
 
 
-def string_fields(descriptor: Descriptor, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, list[int]]]:
-    """(dotted name, field numbers from the top) of every string field, nested messages included."""
+def fields_of(
+    descriptor: Descriptor, wanted: Callable[[FieldDescriptor], bool], prefix: str = "", depth: int = 0
+) -> Iterator[tuple[str, list[int]]]:
+    """(dotted name, field numbers from the top) of every `wanted` field, nested messages included."""
     for field in descriptor.fields:
         name = f"{prefix}{field.name}"
-        if field.type == F.TYPE_STRING:
+        if wanted(field):
             yield name, [field.number]
         elif field.type == F.TYPE_MESSAGE and depth < 2 and not field.message_type.full_name.startswith("google."):
-            for inner, numbers in string_fields(field.message_type, f"{name}.", depth + 1):
+            for inner, numbers in fields_of(field.message_type, wanted, f"{name}.", depth + 1):
                 yield inner, [field.number, *numbers]
 
 
-def with_invalid_utf8(base: bytes, numbers: list[int]) -> bytes:
-    """`base` plus a value of the string field at `numbers` that is not UTF-8 (a lone continuation byte)."""
-    payload = delimited(numbers[-1], b"ok\x80\xc3(")
+def string_fields(descriptor: Descriptor) -> Iterator[tuple[str, list[int]]]:
+    return fields_of(descriptor, lambda field: field.type == F.TYPE_STRING)
+
+
+def timestamp_fields(descriptor: Descriptor) -> Iterator[tuple[str, list[int]]]:
+    return fields_of(
+        descriptor,
+        lambda field: field.type == F.TYPE_MESSAGE and field.message_type.full_name == "google.protobuf.Timestamp",
+    )
+
+
+def with_value(base: bytes, numbers: list[int], value: bytes) -> bytes:
+    """`base` plus `value` as the length-delimited field at `numbers` (a later value wins or merges)."""
+    payload = delimited(numbers[-1], value)
     for number in reversed(numbers[:-1]):
         payload = delimited(number, payload)
     return base + payload
+
+
+# A lone continuation byte, then a truncated two-byte sequence: not UTF-8.
+INVALID_UTF8 = b"ok\x80\xc3("
 
 
 def repeated_fields(descriptor: Descriptor) -> Iterator[FieldDescriptor]:

@@ -6,7 +6,7 @@ it:
 - mutated valid requests: a call the world made successfully, its bytes flipped, cut or spliced, sent
   raw so the server sees malformed wire data;
 - hostile wire data: a message over the server's receive limit, nesting deeper than any parser allows,
-  invalid UTF-8 in each string field, huge repeated fields;
+  invalid UTF-8 and a NUL character in each string field, impossible timestamps, huge repeated fields;
 - expired, forged, tampered, malformed, empty, wrong-scheme and missing bearer tokens.
 
 Every answer must be a status code the service's doc lists (docs/<service>.md and docs/architecture.md,
@@ -18,10 +18,12 @@ in FAILED_CALLS_WRITE, which the docs say a failed call makes.
 from __future__ import annotations
 
 import os
+import re
 
 import grpc
 import pytest
 from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,14 +31,16 @@ from .catalogue import NOT_SERVED, declared_methods, documented_codes, method_id
 from .conftest import Caller, Platform, Served, World, call_raw
 from .state import Snapshot, changed
 from .strategies import (
+    INVALID_UTF8,
     deeply_nested,
     messages,
     mutated,
     oversized,
     repeated_fields,
     string_fields,
+    timestamp_fields,
     with_huge_repeated,
-    with_invalid_utf8,
+    with_value,
 )
 
 pytestmark = pytest.mark.slow
@@ -60,6 +64,11 @@ _baselines: dict[str, Snapshot] = {}
 def _fresh_baselines() -> None:
     """Each test compares from its own settled snapshot (hypothesis runs a test's examples in one call)."""
     _baselines.clear()
+
+
+def unindexed(details: str) -> str:
+    """`course.lessons[2].title: ...` -> `course.lessons.title: ...` (the suite names fields without indexes)."""
+    return re.sub(r"\[\d+\]", "", details)
 
 
 def targets(platform: Platform, method: MethodDescriptor) -> list[Served]:
@@ -182,9 +191,16 @@ async def test_hostile_wire_data(
             if "groups" in what:
                 assert code == grpc.StatusCode.INVALID_ARGUMENT, f"{what}: {code.name} {details}"
         for name, numbers in list(string_fields(method.input_type))[:8]:
-            code, details = await send(with_invalid_utf8(base, numbers), f"invalid UTF-8 in {name}")
-            assert code == grpc.StatusCode.INVALID_ARGUMENT, f"{name}: {code.name} {details}"
-            assert details.startswith(f"{name}: "), details
+            for what, value in (("invalid UTF-8", INVALID_UTF8), ("a NUL character", b"a\x00b")):
+                code, details = await send(with_value(base, numbers, value), f"{what} in {name}")
+                assert code == grpc.StatusCode.INVALID_ARGUMENT, f"{what} in {name}: {code.name} {details}"
+                assert unindexed(details).startswith(f"{name}: "), details
+        for name, numbers in timestamp_fields(method.input_type):
+            for seconds, nanos in ((253_402_300_800, 0), (0, -1)):
+                impossible = Timestamp(seconds=seconds, nanos=nanos).SerializeToString()
+                code, details = await send(with_value(base, numbers, impossible), f"an impossible {name}")
+                assert code == grpc.StatusCode.INVALID_ARGUMENT, f"{name}: {code.name} {details}"
+                assert unindexed(details).startswith(f"{name}: "), details
         budget = min(served.max_message_bytes // 2, 2 * 1024 * 1024)
         for repeated in repeated_fields(method.input_type):
             await send(with_huge_repeated(base, repeated, world.known, budget), f"a huge {repeated.name}")
