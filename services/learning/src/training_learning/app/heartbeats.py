@@ -10,7 +10,8 @@ passed face check's own transaction and is never at risk here.
 
 The hot path speaks to PostgreSQL through the transaction's asyncpg connection with array
 parameters (one SELECT, one INSERT+UPDATE), because per-row statement building would cost more than
-the rules themselves. Rare transitions (a closed run, a missed check) go through the ledger code.
+the rules themselves; the SELECT ... FOR UPDATE goes first through SQLAlchemy so that everything
+runs in the one transaction it opens. Rare transitions (a closed run, a missed check) go through the ledger code.
 """
 
 from __future__ import annotations
@@ -218,9 +219,15 @@ class HeartbeatBatcher:
         errors: dict[int, Exception] = {}
         # A bare connection (no ORM session): the per-transaction cost is what bounds a busy service.
         async with connection.begin():
+            # The lock goes through SQLAlchemy because that is what opens the transaction: the
+            # asyncpg adapter sends BEGIN lazily, with its first statement. A raw driver call
+            # before that runs in autocommit, so the row locks would be gone before the store and
+            # a concurrent change to the session (ended by a withdrawn course, a sweep, the
+            # trainee) could be overwritten by this batch's stale state.
+            result = await connection.exec_driver_sql(_LOCK_SESSIONS, (sorted({i.session_uuid for i in items}),))
+            records = result.mappings().all()
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
-            records = await driver.fetch(_LOCK_SESSIONS, sorted({i.session_uuid for i in items}))
             rows = {
                 r["id"]: SimpleNamespace(**{**r, "run": json.loads(r["run"]) if r["run"] else None}) for r in records
             }
