@@ -54,6 +54,9 @@ NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 # Tables a failed call may change, by (service, RPC), each with the documented reason.
 FAILED_CALLS_WRITE: dict[tuple[str, str], dict[str, str]] = {
     ("identity", "Login"): {"users": "failed sign-ins are counted and lock the account (docs/identity.md)"},
+    ("identity", "RefreshToken"): {
+        "refresh_tokens": "a reused refresh token revokes its whole session, REFRESH_TOKEN_REUSED (docs/identity.md)"
+    },
 }
 
 METHODS = declared_methods()
