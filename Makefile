@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
 
 # Every installable package of the repository, in dependency order.
-LIBS := libs/protos libs/events libs/runtime libs/rulebook libs/devstack libs/testkit
+LIBS := libs/protos libs/events libs/runtime libs/records libs/rulebook libs/archive libs/devstack libs/testkit
 SERVICES := $(wildcard services/*)
 PACKAGES := $(LIBS) $(SERVICES)
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))

@@ -4,7 +4,6 @@ the way courses and learning publish them (for exams instances on a private NATS
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from training.learning.v1 import learning_pb2 as lpb
 from training_events import Headers
 from training_events.envelope import format_time
 from training_exams.sample import sample_bank
-from training_exams.testing import ExamClass, ExamOffice
+from training_exams.testing import ExamClass, ExamOffice, Keys
 from training_identity.testing import FacePhotos, Person
 from training_learning.testing import Classroom
 from training_testkit import wait_until
@@ -35,36 +34,6 @@ SOMEONE_ELSE = "biden.jpg"
 @pytest.fixture(scope="session")
 def faces() -> FacePhotos:
     return FACES
-
-
-class Keys:
-    """The sample bank's answer keys, by question stem (the test knows them; responses never do)."""
-
-    def __init__(self, content: bytes) -> None:
-        self.by_stem: dict[str, set[str]] = {}
-        # The options of each question in the bank's order.
-        self.options: dict[str, list[str]] = {}
-        for q in json.loads(content)["questions"]:
-            if q["type"] == "true_false":
-                self.options[q["stem"]] = ["正确", "错误"]
-                self.by_stem[q["stem"]] = {"正确" if q["answer"] else "错误"}
-            else:
-                self.options[q["stem"]] = q["options"]
-                self.by_stem[q["stem"]] = {q["options"]["ABCDEFGH".index(letter)] for letter in q["answer"]}
-
-    def right(self, question: pb.PaperQuestion) -> list[int]:
-        """The displayed positions of the correct options."""
-        correct = self.by_stem[question.stem]
-        return [i for i, text in enumerate(question.options) if text in correct]
-
-    def wrong(self, question: pb.PaperQuestion) -> list[int]:
-        """A selection that scores nothing: one wrong option, or (every option being correct) only one of them."""
-        correct = self.by_stem[question.stem]
-        return [next((i for i, text in enumerate(question.options) if text not in correct), 0)]
-
-    def partial(self, question: pb.PaperQuestion) -> list[int]:
-        """Some, not all, correct options of a multiple-choice question."""
-        return self.right(question)[:1]
 
 
 @pytest.fixture(scope="session")

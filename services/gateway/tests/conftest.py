@@ -320,6 +320,9 @@ async def platform(test_databases: TestDatabases, tmp_path_factory: pytest.TempP
             learning_url=f"127.0.0.1:{learning.port}",
             exams_url=f"127.0.0.1:{exams.port}",
             certificates_url=f"127.0.0.1:{certificates.port}",
+            # No supervision here: class archives say its chain heads are unavailable.
+            supervision_url="",
+            archive_rulebooks=str(rulebook),
             media_roots=f"journey={media_dir}",
             log_format="text",
             shutdown_grace_seconds=5,

@@ -51,6 +51,25 @@ async def test_a_rule_is_named_by_its_reason_code(platform) -> None:
     assert problem["type"] == "urn:training:problem:face-consent-required"
 
 
+async def test_a_trainee_withdraws_face_consent_through_the_gateway(platform) -> None:
+    trainee = await platform.people.trainee()
+    auth = {"Authorization": f"Bearer {trainee.token}"}
+    async with platform.client() as http:
+        consent = await http.post(
+            "/api/v1/face/consent", json={"purpose": "study checks", "retention_days": 30}, headers=auth
+        )
+        unexplained = await http.post("/api/v1/face/consent/withdrawal", json={"reason": ""}, headers=auth)
+        withdrawn = await http.post("/api/v1/face/consent/withdrawal", json={"reason": "I withdraw"}, headers=auth)
+        status = await http.get(f"/api/v1/users/{trainee.user_id}/face", headers=auth)
+    assert consent.status_code == 200
+    assert unexplained.status_code == 400
+    assert [e["field"] for e in unexplained.json()["errors"]] == ["reason"]
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["deletion_id"]
+    assert status.status_code == 200
+    assert not status.json().get("consented", False)
+
+
 async def test_missing_token_is_401_and_someone_elses_record_is_404(platform) -> None:
     trainee = await platform.people.trainee()
     other = await platform.people.trainee()

@@ -53,6 +53,7 @@ EXPECTED: dict[str, object] = {
     "EnrollFace": {R.ROLE_TRAINEE},
     "VerifyFace": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
     "DeleteFaceData": {R.ROLE_TRAINEE, R.ROLE_OPERATOR},
+    "WithdrawFaceConsent": {R.ROLE_TRAINEE},
     "GetFaceStatus": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
     "ListFaceChecks": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
     "GetFaceSnapshot": {R.ROLE_TRAINEE, R.ROLE_SERVICE},
@@ -147,7 +148,7 @@ async def everything(list_call) -> list:  # type: ignore[no-untyped-def]
             return rows
 
 
-async def test_no_row_outside_the_callers_scope_is_ever_returned(people) -> None:
+async def test_no_row_outside_the_callers_scope_is_ever_returned(people, identity_sql) -> None:
     gd_school = await people.institution(region="440106")
     sh_school = await people.institution(region="310101")
     gd_admin = await people.account(R.ROLE_INSTITUTION_ADMIN, institution_id=gd_school.institution_id)
@@ -168,11 +169,19 @@ async def test_no_row_outside_the_callers_scope_is_ever_returned(people) -> None
             pb.ListInstitutionsRequest(page=page), metadata=person.metadata
         )
 
-    # Regulators: their region only, whatever else the database holds.
+    # Regulators: their region only, whatever else the database holds. A trainee registered
+    # elsewhere is theirs too once enrolled in a class of their region (test_enrollment_visibility).
     for regulator, prefix in ((guangdong, "44"), (shenzhen, "4403")):
+        enrolled_here = {
+            str(r["user_id"])
+            for r in await identity_sql.fetch(
+                "SELECT user_id FROM trainee_enrollments WHERE region_code LIKE $1", prefix + "%"
+            )
+        }
         users = await everything(users_of(regulator))
         assert users
-        assert all(u.region_code.startswith(prefix) or u.user_id == regulator.user_id for u in users)
+        outside = [u for u in users if not u.region_code.startswith(prefix) and u.user_id != regulator.user_id]
+        assert all(u.user_id in enrolled_here for u in outside)
         institutions = await everything(institutions_of(regulator))
         assert all(i.region_code.startswith(prefix) for i in institutions)
     assert gd_worker.user_id in {u.user_id for u in await everything(users_of(guangdong))}

@@ -89,6 +89,10 @@ async def test_staff_accounts_read_no_face_data(identity_stub, people, subject, 
     caller = await staff_account(people, role)
     calls = face_calls(identity_stub, owner.user_id, check_id, face_photos["obama.jpg"], caller.metadata)
     calls.pop("DeleteFaceData")  # the operator's one power over face data, tested below
+    # Only a trainee has a consent to withdraw (its own; the request names nobody).
+    calls["WithdrawFaceConsent"] = lambda: identity_stub.WithdrawFaceConsent(
+        pb.WithdrawFaceConsentRequest(reason="curious"), metadata=caller.metadata
+    )
     for name, call in calls.items():
         failure = await rpc_failure(call(), DENIED)
         assert failure.code == DENIED, f"{common_pb2.Role.Name(role)} {name}"

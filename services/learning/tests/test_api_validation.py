@@ -91,3 +91,15 @@ async def test_invalidating_more_than_a_thousand_entries_at_once_is_refused(lear
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert failure.fields == ("entry_ids",)
+
+
+async def test_study_records_need_an_enrollment_id_that_is_a_uuid(learner) -> None:
+    me = await learner()
+    for bad in ("", "not-a-uuid"):
+        failure = await rpc_failure(
+            me.classroom.stub.ListStudyRecords(
+                pb.ListStudyRecordsRequest(enrollment_id=bad), metadata=me.person.metadata
+            ),
+            INVALID,
+        )
+        assert set(failure.fields) == {"enrollment_id"}

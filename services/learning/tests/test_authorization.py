@@ -32,6 +32,7 @@ EXPECTED: dict[str, set[int]] = {
     "EndStudy": {R.ROLE_TRAINEE},
     "GetProgress": READERS,
     "ExplainHours": READERS,
+    "ListStudyRecords": READERS,
     "ListAnomalies": {R.ROLE_INSTITUTION_ADMIN, R.ROLE_INSTITUTION_STAFF, R.ROLE_REGULATOR},
     "ReviewAnomaly": {R.ROLE_INSTITUTION_ADMIN, R.ROLE_INSTITUTION_STAFF},
     "CorrectHours": {R.ROLE_INSTITUTION_ADMIN},
@@ -90,6 +91,12 @@ async def test_progress_and_amendments_are_scoped_to_trainee_institution_region_
         assert hidden.code == grpc.StatusCode.NOT_FOUND
         hidden = await rpc_failure(
             classroom.stub.ExplainHours(pb.ExplainHoursRequest(enrollment_id=gd_enrollment), metadata=viewer.metadata)
+        )
+        assert hidden.code == grpc.StatusCode.NOT_FOUND
+        hidden = await rpc_failure(
+            classroom.stub.ListStudyRecords(
+                pb.ListStudyRecordsRequest(enrollment_id=gd_enrollment), metadata=viewer.metadata
+            )
         )
         assert hidden.code == grpc.StatusCode.NOT_FOUND
 

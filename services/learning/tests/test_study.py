@@ -26,7 +26,7 @@ def rejected(entries: list[pb.LedgerEntry], reason: str) -> float:
     return sum(e.interval_seconds for e in entries if e.kind == REJECT and e.reason == reason)
 
 
-async def test_honest_study_earns_exactly_the_expected_hours(learner, nats_server) -> None:
+async def test_honest_study_earns_exactly_the_expected_hours(learner, classroom, nats_server) -> None:
     me = await learner()
     player = await me.start()
     assert player.session.state == pb.SESSION_STATE_ACTIVE
@@ -46,6 +46,19 @@ async def test_honest_study_earns_exactly_the_expected_hours(learner, nats_serve
         assert entry.opening_face_check_id
         assert entry.closing_face_check_id
         assert entry.last_heartbeat_sequence > entry.first_heartbeat_sequence
+    records = await classroom.stub.ListStudyRecords(
+        pb.ListStudyRecordsRequest(enrollment_id=me.enrollment_id), metadata=me.opened.school.admin.metadata
+    )
+    (session,) = records.sessions
+    assert session.session_id == player.session_id
+    assert session.device_id == "device-aaaaaaaa"
+    assert session.state == pb.SESSION_STATE_ENDED
+    assert session.random_checks_passed >= 1
+    assert records.face_checks[0].purpose == "start"
+    assert records.face_checks[-1].purpose == "end"
+    assert all(c.passed and c.session_id == player.session_id for c in records.face_checks)
+    evidence = {e.opening_face_check_id for e in entries} | {e.closing_face_check_id for e in entries}
+    assert evidence <= {c.face_check_id for c in records.face_checks}
     progress = await me.progress()
     law = next(t for t in progress.topics if t.code == "law")
     assert (law.credited_seconds, law.credited_hours, law.met) == (120, 2.0, True)

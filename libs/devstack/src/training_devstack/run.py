@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,15 +100,23 @@ async def ensure_databases(admin_url: str, launches: list[Launch]) -> None:
         await conn.close()
 
 
-def service_env(launch: Launch, infra: Infrastructure, secrets: dict[str, str], host: str) -> dict[str, str]:
+def service_env(
+    launch: Launch,
+    infra: Infrastructure,
+    secrets: dict[str, str],
+    host: str,
+    ports: Mapping[str, int] | None = None,
+) -> dict[str, str]:
+    """The environment `launch` runs with; `ports` moves services off their standard ports (tests)."""
+    port = {s.name: s.port for s in installed_services()} | dict(ports or {})
     p = launch.prefix
     env = {
         **os.environ,
         f"{p}DATABASE_URL": with_database(infra.admin_url, launch.database),
         f"{p}NATS_URL": infra.nats_url,
         f"{p}GRPC_HOST": host,
-        f"{p}GRPC_PORT": str(launch.port),
-        f"{p}IDENTITY_URL": f"{host}:50051",
+        f"{p}GRPC_PORT": str(port[launch.name]),
+        f"{p}IDENTITY_URL": f"{host}:{port['identity']}",
         f"{p}LOG_FORMAT": "json",
         # Locally every call is logged and traced; production defaults sample (docs/operations.md).
         f"{p}ACCESS_LOG": "all",
@@ -118,8 +127,10 @@ def service_env(launch: Launch, infra: Infrastructure, secrets: dict[str, str], 
     if launch.name == "gateway":  # the gateway calls every service
         for other in installed_services():
             if other.grpc:
-                env[f"{p}{other.name.upper()}_URL"] = f"{host}:{other.port}"
+                env[f"{p}{other.name.upper()}_URL"] = f"{host}:{port[other.name]}"
     env.update(launch.extra_env(secrets))
+    for peer in launch.peers:  # after extra_env: the port map wins over the standard ports
+        env[f"{p}{peer.upper()}_URL"] = f"{host}:{port[peer]}"
     return env
 
 
@@ -131,11 +142,22 @@ def migrate(launch: Launch, env: dict[str, str]) -> None:
         raise SystemExit(f"migrating {launch.name} failed:\n{result.stderr[-3000:]}")
 
 
+def spawn(launch: Launch, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `launch`'s `serve` command with `env`, appending its output to `log`."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", launch.module, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
 async def wait_serving(
     name: str, address: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
 ) -> None:
     deadline = time.monotonic() + timeout
-    async with grpc.aio.insecure_channel(address) as channel:
+    # Retry the connection often: gRPC's default reconnect backoff grows to minutes while a slow
+    # machine is still starting the service.
+    options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)]
+    async with grpc.aio.insecure_channel(address, options=options) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -220,10 +242,7 @@ async def run_platform(run_dir: Path, *, demo: bool) -> int:
                 await asyncio.to_thread(migrate, launch, env)
             log = run_dir / "logs" / f"{launch.name}.log"
             step(f"starting {launch.name} on {host}:{launch.port} (log {log})")
-            with open(log, "ab") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", launch.module, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
-                )
+            process = spawn(launch, env, log)
             processes.append((launch, process))
             if launch.grpc:
                 await wait_serving(launch.name, f"{host}:{launch.port}", process, log)

@@ -25,6 +25,8 @@ class Launch:
     grpc: bool = True
     # For a plain HTTP process with a readiness endpoint (the gateway: /readyz), waited for until it answers 200.
     readiness_path: str = ""
+    # Other services it calls by their own `<PREFIX><PEER>_URL` setting (besides identity).
+    peers: tuple[str, ...] = ()
 
     @property
     def installed(self) -> bool:
@@ -124,7 +126,14 @@ SERVICES: list[Launch] = [
         has_database=False,
         grpc=False,
     ),
-    Launch("supervision", "training_supervision", 50056, "SUPERVISION_", _supervision_env),
+    Launch(
+        "supervision",
+        "training_supervision",
+        50056,
+        "SUPERVISION_",
+        _supervision_env,
+        peers=("courses", "learning", "certificates"),
+    ),
     # Last: it waits for the services above to be ready.
     Launch(
         "gateway",

@@ -1,5 +1,16 @@
 """Calling other services: channels with tracing, retries on UNAVAILABLE, deadlines, and a service
-token (obtained from identity with this service's client secret) attached to every call."""
+token (obtained from identity with this service's client secret) attached to every call.
+
+The client retry policy (docs/operations.md, "Failure behaviour") is the same for the services
+calling each other and for any client of the platform:
+- every call has a deadline (`DEFAULT_DEADLINE_SECONDS` unless the caller gives one);
+- wait for ready: a call made while the server is unreachable (restarting, its pod being replaced)
+  waits for a connection within its deadline instead of failing at once;
+- a call answered UNAVAILABLE (a server shutting down, or whose database or NATS is unreachable, has
+  changed nothing) is retried by gRPC itself, up to 5 attempts with exponential backoff from 0.1 s to
+  2 s; every other status is an answer and is never retried;
+- a lost connection is re-established after 0.1 s, backing off to at most 2 s.
+"""
 
 from __future__ import annotations
 
@@ -34,9 +45,15 @@ _SERVICE_CONFIG = json.dumps(
     }
 )
 
+# A call without a deadline of its own gets this one (seconds).
+DEFAULT_DEADLINE_SECONDS = 30.0
+
 CHANNEL_OPTIONS = [
     ("grpc.enable_retries", 1),
     ("grpc.service_config", _SERVICE_CONFIG),
+    # Reconnect soon after a server comes back (gRPC's default starts at 1 s and grows to 120 s).
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
     ("grpc.max_send_message_length", 16 * 1024 * 1024),
@@ -44,9 +61,45 @@ CHANNEL_OPTIONS = [
 
 
 def insecure_channel(target: str, *, interceptors: list[Any] | None = None) -> grpc.aio.Channel:
+    """A channel with tracing and the retry policy; calls fail at once while the server is unreachable."""
     return grpc.aio.insecure_channel(
         target, options=CHANNEL_OPTIONS, interceptors=[*aio_client_interceptors(), *(interceptors or [])]
     )
+
+
+def patient_details(details: grpc.aio.ClientCallDetails, metadata: Any = None) -> grpc.aio.ClientCallDetails:
+    """The call as the client policy makes it: wait for ready, and the default deadline unless one is given."""
+    return grpc.aio.ClientCallDetails(
+        details.method,
+        details.timeout if details.timeout is not None else DEFAULT_DEADLINE_SECONDS,
+        details.metadata if metadata is None else metadata,
+        details.credentials,
+        details.wait_for_ready if details.wait_for_ready is not None else True,
+    )
+
+
+class _PatientInterceptor(
+    grpc.aio.UnaryUnaryClientInterceptor,
+    grpc.aio.UnaryStreamClientInterceptor,
+    grpc.aio.StreamUnaryClientInterceptor,
+    grpc.aio.StreamStreamClientInterceptor,
+):
+    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+        return await continuation(patient_details(client_call_details), request)
+
+    async def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+        return await continuation(patient_details(client_call_details), request)
+
+    async def intercept_stream_unary(self, continuation, client_call_details, request_iterator):  # type: ignore[no-untyped-def]
+        return await continuation(patient_details(client_call_details), request_iterator)
+
+    async def intercept_stream_stream(self, continuation, client_call_details, request_iterator):  # type: ignore[no-untyped-def]
+        return await continuation(patient_details(client_call_details), request_iterator)
+
+
+def client_channel(target: str, *, interceptors: list[Any] | None = None) -> grpc.aio.Channel:
+    """A channel that calls by the client retry policy (module docstring): the one to use from outside."""
+    return insecure_channel(target, interceptors=[_PatientInterceptor(), *(interceptors or [])])
 
 
 class ServiceTokenProvider:
@@ -94,9 +147,8 @@ class _BearerInterceptor(
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
         if "authorization" not in metadata:  # a forwarded end-user token wins
             metadata["authorization"] = f"Bearer {await self._provider.token()}"
-        return grpc.aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-        )
+        # Service-to-service calls follow the client policy: a peer restarting is waited for.
+        return patient_details(details, metadata)
 
     async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
         return await continuation(await self._details(client_call_details), request)
@@ -116,7 +168,7 @@ class ServiceClients:
 
     def __init__(self, *, service_name: str, identity_url: str, client_secret: str | None) -> None:
         self._service_name = service_name
-        self._identity = insecure_channel(identity_url)
+        self._identity = client_channel(identity_url)
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._provider = (
             ServiceTokenProvider(self._identity, service_name=service_name, client_secret=client_secret)

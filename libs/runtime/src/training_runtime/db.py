@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -29,6 +30,25 @@ log = logging.getLogger(__name__)
 # SQLSTATEs: serialization failure and deadlock are worth a retry by the caller.
 _RETRYABLE = {"40001", "40P01"}
 _UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, OSError, ConnectionError)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or the connection was lost (a restart,
+    a failover): an outage the caller should retry through, not a fault of the request.
+
+    SQLAlchemy wraps some of these in a plain DBAPIError (PostgreSQL refusing connections while it
+    shuts down or starts, SQLSTATE 57P03), and code that talks to the asyncpg driver directly (batch
+    writers) meets the driver's own exceptions unwrapped."""
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    sqlstate = str(getattr(cause, "sqlstate", "") or "")
+    # Class 08: connection exception; 57P01-57P03: admin or crash shutdown, cannot connect now.
+    if sqlstate.startswith(("08", "57P")):
+        return True
+    if isinstance(cause, asyncpg.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError):
+        return True
+    return isinstance(cause, asyncpg.InterfaceError) and "connection is closed" in str(cause)
 
 
 class Database:
@@ -72,6 +92,8 @@ class UnitOfWork:
         except _UNAVAILABLE as exc:
             raise Unavailable("the database is not available; retry shortly") from exc
         except DBAPIError as exc:
+            if database_unavailable(exc):
+                raise Unavailable("the database is not available; retry shortly") from exc
             if getattr(exc.orig, "sqlstate", None) in _RETRYABLE:
                 raise Aborted("a concurrent change conflicted with this one; retry") from exc
             raise
@@ -84,6 +106,10 @@ class UnitOfWork:
                 yield connection
         except _UNAVAILABLE as exc:
             raise Unavailable("the database is not available; retry shortly") from exc
+        except DBAPIError as exc:
+            if database_unavailable(exc):
+                raise Unavailable("the database is not available; retry shortly") from exc
+            raise
 
 
 class Transaction:

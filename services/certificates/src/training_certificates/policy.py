@@ -1,6 +1,7 @@
 """Who may call each certificates RPC. Row scoping (own certificate, institution, region, employer)
 is in the app layer (domain/access.py)."""
 
+from training_records import RECORD_CHAIN_RULES, RECORD_CHAIN_SERVICE
 from training_runtime.auth import AccessPolicy, Role, allow, public
 
 R = Role
@@ -27,4 +28,4 @@ POLICY = AccessPolicy(
         "RevokeCertificate": allow(R.INSTITUTION_ADMIN, R.REGULATOR, R.SERVICE),
         "RenderCertificatePdf": allow(*READERS),
     },
-)
+).including(RECORD_CHAIN_SERVICE, RECORD_CHAIN_RULES)

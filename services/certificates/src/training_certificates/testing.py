@@ -108,6 +108,8 @@ class Graduate:
     lesson_ids: tuple[str, str] = field(default_factory=lambda: (str(uuid.uuid4()), str(uuid.uuid4())))
     employer_code: str = ""
     enrolled_at: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(days=20))
+    # What courses announces for the class's qualification (docs/records.md, "Retention").
+    retention_years: int = 3
 
     def class_opened(self) -> Event:
         return Event(
@@ -151,6 +153,7 @@ class Graduate:
                 region_code=self.region_code,
                 employer_credit_code=self.employer_code,
                 enrolled_at=timestamp(self.enrolled_at),
+                retention_years=self.retention_years,
             ),
         )
 

@@ -158,11 +158,13 @@ class Campus:
         kind: int = R.TRAINING_KIND_INITIAL,
         total_hours: int = 3,
         topics: Sequence[tuple[str, int]] = (("law", 1), ("safety", 1)),
+        operation_type: str = "",
     ) -> pb.Syllabus:
         response = await self.stub.CreateSyllabus(
             pb.CreateSyllabusRequest(
                 title=f"安全管理人员初训大纲{uuid.uuid4().hex[:4]}",
                 qualification_type=qualification,
+                operation_type=operation_type,
                 training_kind=kind,
                 total_hours=total_hours,
                 topics=[pb.SyllabusTopic(code=code, title=f"专题 {code}", required_hours=h) for code, h in topics],
@@ -225,10 +227,13 @@ class Campus:
         topics: Sequence[tuple[str, int]] = (("law", 1), ("safety", 1)),
         lessons: Sequence[int] = (120,),
         region: str = "440106",
+        qualification: int = R.QUALIFICATION_TYPE_SAFETY_MANAGER_HIGH_RISK,
     ) -> OpenClass:
-        """A school (new unless given), a syllabus, one published course per topic, an open class."""
+        """A school (new unless given), a syllabus, one published course per topic, an open class
+        (a special-operation class is for low-voltage electricians, within the school's scope)."""
         school = school or await self.school(region=region)
-        syllabus = await self.syllabus(topics=topics)
+        operation_type = "electrical.low_voltage" if qualification == R.QUALIFICATION_TYPE_SPECIAL_OPERATION else ""
+        syllabus = await self.syllabus(topics=topics, qualification=qualification, operation_type=operation_type)
         courses = [
             await self.published_course(school, syllabus, code, hours=hours, lessons=lessons) for code, hours in topics
         ]

@@ -1,5 +1,6 @@
 """Who may call each exams RPC. Row scoping (own attempts, own institution, region, employer) is in the app layer."""
 
+from training_records import RECORD_CHAIN_RULES, RECORD_CHAIN_SERVICE
 from training_runtime.auth import AccessPolicy, Role, allow
 
 R = Role
@@ -25,4 +26,4 @@ POLICY = AccessPolicy(
         "GetAttempt": allow(R.TRAINEE, *SUPERVISORS, R.EMPLOYER, R.SERVICE),
         "ListAttempts": allow(R.TRAINEE, *SUPERVISORS, R.EMPLOYER, R.SERVICE),
     },
-)
+).including(RECORD_CHAIN_SERVICE, RECORD_CHAIN_RULES)

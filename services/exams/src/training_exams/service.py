@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from training.exams.v1 import exams_pb2_grpc
+from training.records.v1 import records_pb2_grpc
 from training_exams.api import ExamsServicer
 from training_exams.app.answering import Answers
 from training_exams.app.attempts import AttemptViews
@@ -14,10 +15,14 @@ from training_exams.app.deadlines import DeadlineSweeper
 from training_exams.app.exams import Exams
 from training_exams.app.projections import courses_consumer, learning_consumer
 from training_exams.app.starts import Starts
+from training_exams.chains import CHAINS
 from training_exams.policy import POLICY
+from training_exams.retention import ATTEMPT_DATING
 from training_exams.settings import ExamsSettings
+from training_records.servicer import RecordChainServicer
 from training_rulebook import load_rulebook
 from training_runtime.faces import FaceVerifier
+from training_runtime.retention import RetentionDater
 from training_runtime.server import ServiceContext, Wiring
 
 MIGRATIONS = "training_exams:migrations"
@@ -47,8 +52,11 @@ class ExamsService:
             batch=settings.deadline_sweep_batch,
         )
 
+        chains = RecordChainServicer(CHAINS, ctx.uow)
+
         def register(server: grpc.aio.Server) -> None:
             exams_pb2_grpc.add_ExamsServiceServicer_to_server(servicer, server)
+            records_pb2_grpc.add_RecordChainServiceServicer_to_server(chains, server)
 
         async def deadline_sweeper() -> None:
             await sweeper.run()
@@ -62,5 +70,10 @@ class ExamsService:
         return Wiring(
             register=register,
             consumers=[courses_consumer(rulebooks), learning_consumer()],
-            background=[deadline_sweeper, answer_writers, start_writers],
+            background=[
+                deadline_sweeper,
+                answer_writers,
+                start_writers,
+                RetentionDater(ctx.uow, ctx.clock, ATTEMPT_DATING).run,
+            ],
         )

@@ -6,10 +6,12 @@ Fixtures:
 - `exams_stub`: an ExamsService stub.
 - `exam_office`: the sample bank imported and approved once, classes with exams, trainees whom
   exams knows as enrolled, and attempts, all through the public APIs.
+- `Keys`: the sample bank's answer keys, to answer a paper right or wrong on purpose.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -217,6 +219,36 @@ class ExamOffice:
 
     async def attempt(self, viewer: Person, attempt_id: str) -> pb.GetAttemptResponse:
         return await self.stub.GetAttempt(pb.GetAttemptRequest(attempt_id=attempt_id), metadata=viewer.metadata)
+
+
+class Keys:
+    """The sample bank's answer keys, by question stem (the test knows them; responses never do)."""
+
+    def __init__(self, content: bytes) -> None:
+        self.by_stem: dict[str, set[str]] = {}
+        # The options of each question in the bank's order.
+        self.options: dict[str, list[str]] = {}
+        for q in json.loads(content)["questions"]:
+            if q["type"] == "true_false":
+                self.options[q["stem"]] = ["正确", "错误"]
+                self.by_stem[q["stem"]] = {"正确" if q["answer"] else "错误"}
+            else:
+                self.options[q["stem"]] = q["options"]
+                self.by_stem[q["stem"]] = {q["options"]["ABCDEFGH".index(letter)] for letter in q["answer"]}
+
+    def right(self, question: pb.PaperQuestion) -> list[int]:
+        """The displayed positions of the correct options."""
+        correct = self.by_stem[question.stem]
+        return [i for i, text in enumerate(question.options) if text in correct]
+
+    def wrong(self, question: pb.PaperQuestion) -> list[int]:
+        """A selection that scores nothing: one wrong option, or (every option being correct) only one of them."""
+        correct = self.by_stem[question.stem]
+        return [next((i for i, text in enumerate(question.options) if text not in correct), 0)]
+
+    def partial(self, question: pb.PaperQuestion) -> list[int]:
+        """Some, not all, correct options of a multiple-choice question."""
+        return self.right(question)[:1]
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,24 @@ from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from training_archive import ArchiveBuilder, ServiceTargets
 from training_gateway import problems
+from training_gateway.archives import ExportJobs
 from training_gateway.deps import BadToken
 from training_gateway.middleware import AccessLog, BodyLimit
 from training_gateway.ratelimit import RateLimited, RateLimiter
-from training_gateway.routes import accounts, certificates, exams, face, media, study, system, training, web
+from training_gateway.routes import (
+    accounts,
+    archives,
+    certificates,
+    exams,
+    face,
+    media,
+    study,
+    system,
+    training,
+    web,
+)
 from training_gateway.settings import GatewaySettings
 from training_gateway.upstream import Upstreams
 
@@ -38,6 +51,7 @@ ROUTERS = [
     study.router,
     exams.router,
     certificates.router,
+    archives.router,
     media.router,
     web.router,
 ]
@@ -115,8 +129,24 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+def archive_exports(settings: GatewaySettings) -> ExportJobs:
+    """Class archive exports, built with the caller's token against the same services."""
+    targets = ServiceTargets(
+        identity=settings.identity_url,
+        courses=settings.courses_url,
+        learning=settings.learning_url,
+        exams=settings.exams_url,
+        certificates=settings.certificates_url,
+        supervision=settings.supervision_url,
+    )
+    rulebooks = [part.strip() for part in settings.archive_rulebooks.split(",") if part.strip()]
+    builder = ArchiveBuilder(targets, rulebooks=rulebooks, timeout_seconds=settings.upstream_timeout_seconds)
+    return ExportJobs(builder, max_running=settings.archive_max_running, keep_seconds=settings.archive_keep_seconds)
+
+
 def create_app(settings: GatewaySettings, *, upstreams: Upstreams | None = None) -> FastAPI:
     services = upstreams or Upstreams(settings)
+    exports = archive_exports(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -124,6 +154,7 @@ def create_app(settings: GatewaySettings, *, upstreams: Upstreams | None = None)
         try:
             yield
         finally:
+            await exports.close()
             await services.close()
 
     app = FastAPI(
@@ -140,6 +171,7 @@ def create_app(settings: GatewaySettings, *, upstreams: Upstreams | None = None)
     )
     app.state.settings = settings
     app.state.upstreams = services
+    app.state.archive_exports = exports
     app.state.media = settings.media
     app.state.draining = False
     app.state.limiters = {

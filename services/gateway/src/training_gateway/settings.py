@@ -47,6 +47,9 @@ class GatewaySettings(ProcessSettings):
     learning_url: str = "127.0.0.1:50053"
     exams_url: str = "127.0.0.1:50054"
     certificates_url: str = "127.0.0.1:50055"
+    # Asked only for its chain heads and links when building a class archive; empty: not asked
+    # (the archive then says the heads are unavailable from supervision).
+    supervision_url: str = "127.0.0.1:50056"
     # The services /readyz waits for (a deployment without exams or certificates names fewer).
     required_services: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["identity", "courses", "learning", "exams", "certificates"]
@@ -66,6 +69,13 @@ class GatewaySettings(ProcessSettings):
     verify_burst: int = Field(30, ge=1)
     # Behind an ingress or load balancer, the client is the first X-Forwarded-For address.
     trust_forwarded_for: bool = False
+
+    # Class archives (docs/gateway.md): rulebook documents to find a class's version in (as the
+    # RULEBOOK setting of courses: `default`, `demo` or file paths, comma-separated), exports built
+    # at once, and how long a finished export stays downloadable. Jobs live in this process.
+    archive_rulebooks: str = "default,demo"
+    archive_max_running: int = Field(2, ge=1, le=16)
+    archive_keep_seconds: float = Field(3600.0, ge=60)
 
     # Media stores the lesson player reads `media://<store>/<path>` from (see parse_media_roots).
     media_roots: str = ""

@@ -274,6 +274,18 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             records_deleted=deletion.records_deleted,
         )
 
+    async def WithdrawFaceConsent(
+        self, request: pb.WithdrawFaceConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WithdrawFaceConsentResponse:
+        deletion = await self._faces.withdraw_consent(require_principal(), request.reason)
+        return pb.WithdrawFaceConsentResponse(
+            deletion_id=deletion.deletion_id,
+            withdrawn_at=timestamp(deletion.deleted_at),
+            records_deleted=deletion.records_deleted,
+            records_retained=deletion.retained.count,
+            retained_until=timestamp(deletion.retained.until),
+        )
+
     async def GetFaceStatus(
         self, request: pb.GetFaceStatusRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetFaceStatusResponse:

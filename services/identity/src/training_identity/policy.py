@@ -1,5 +1,6 @@
 """Who may call each identity RPC. Row scoping (own record, institution, region) is in the app layer."""
 
+from training_records import RECORD_CHAIN_RULES, RECORD_CHAIN_SERVICE
 from training_runtime.auth import AccessPolicy, Role, allow, public
 
 R = Role
@@ -35,8 +36,9 @@ POLICY = AccessPolicy(
         "EnrollFace": allow(R.TRAINEE),
         "VerifyFace": allow(R.TRAINEE, R.SERVICE),
         "DeleteFaceData": allow(R.TRAINEE, R.OPERATOR),
+        "WithdrawFaceConsent": allow(R.TRAINEE),
         "GetFaceStatus": allow(R.TRAINEE, R.SERVICE),
         "ListFaceChecks": allow(R.TRAINEE, R.SERVICE),
         "GetFaceSnapshot": allow(R.TRAINEE, R.SERVICE),
     },
-)
+).including(RECORD_CHAIN_SERVICE, RECORD_CHAIN_RULES)

@@ -7,12 +7,14 @@ from datetime import timedelta
 import grpc
 
 from training.identity.v1 import identity_pb2_grpc
+from training.records.v1 import records_pb2_grpc
 from training_identity.api import IdentityServicer
 from training_identity.app.accounts import Accounts
 from training_identity.app.enrollments import enrollments_consumer
 from training_identity.app.institutions import Institutions
 from training_identity.app.personal import PersonalData
 from training_identity.app.sessions import Sessions, SessionSettings
+from training_identity.chains import CHAINS
 from training_identity.domain.lockout import LockoutPolicy
 from training_identity.face.app import FaceData, FaceSettings
 from training_identity.face.dlib_matcher import DlibMatcher, PipelineOptions
@@ -20,7 +22,9 @@ from training_identity.face.images import ImageLimits
 from training_identity.face.vault import FaceVault
 from training_identity.passwords import Passwords
 from training_identity.policy import POLICY
+from training_identity.retention.job import RetentionJob
 from training_identity.settings import IdentitySettings, parse_service_clients
+from training_records.servicer import RecordChainServicer
 from training_runtime.auth import StaticKeySource, TokenSigner, load_signing_keys
 from training_runtime.crypto import FieldCipher, KeyedHasher
 from training_runtime.server import ServiceContext, Wiring
@@ -97,7 +101,14 @@ class IdentityService:
             ctx.uow,
             matcher,
             FaceVault(personal.cipher),
-            FaceSettings(threshold=settings.face_match_threshold, limits=options.limits),
+            FaceSettings(
+                threshold=settings.face_match_threshold,
+                limits=options.limits,
+                retention_default_years=settings.retention_default_years,
+            ),
+        )
+        retention = RetentionJob(
+            ctx.uow, ctx.clock, FaceVault(personal.cipher), interval_seconds=settings.retention_interval_seconds
         )
         servicer = IdentityServicer(
             Accounts(ctx.uow, ctx.clock, personal, hashing),
@@ -107,12 +118,16 @@ class IdentityService:
             keys_cache_seconds=300,
         )
 
+        chains = RecordChainServicer(CHAINS, ctx.uow)
+
         def register(server: grpc.aio.Server) -> None:
             identity_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)
+            records_pb2_grpc.add_RecordChainServiceServicer_to_server(chains, server)
 
         return Wiring(
             register=register,
-            consumers=[enrollments_consumer(settings.consumer_max_deliver)],
+            consumers=[enrollments_consumer(settings.consumer_max_deliver, settings.retention_default_years)],
+            background=[retention.run],
             key_source=StaticKeySource(signer.public_keys()),
             on_stop=[matcher.close],
         )

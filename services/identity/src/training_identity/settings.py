@@ -61,6 +61,12 @@ class IdentitySettings(ServiceSettings):
     # JPEG quality of the stored snapshots.
     face_snapshot_quality: int = Field(85, ge=50, le=95)
 
+    # Retention (docs/records.md, "Retention"). How often the retention job runs, and the years an
+    # enrollment's records are kept when its event predates courses announcing them (the longest
+    # period of the rulebook, so nothing is deleted early).
+    retention_interval_seconds: float = Field(3600.0, gt=0)
+    retention_default_years: int = Field(6, ge=1, le=100)
+
     @field_validator("jwt_signing_keys", "field_encryption_keys")
     @classmethod
     def _keyring(cls, value: SecretStr) -> SecretStr:

@@ -263,6 +263,44 @@ class LearningServicer(learning_pb2_grpc.LearningServiceServicer):
             progress=progress_pb(progress), entries=[entry_pb(r) for r in rows], next_page_token=token
         )
 
+    async def ListStudyRecords(
+        self, request: pb.ListStudyRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListStudyRecordsResponse:
+        sessions, checks = await self._records.study_records(require_principal(), request.enrollment_id)
+        return pb.ListStudyRecordsResponse(
+            sessions=[
+                pb.StudySessionRecord(
+                    session_id=str(r.id),
+                    enrollment_id=str(r.enrollment_id),
+                    lesson_id=str(r.lesson_id),
+                    course_id=str(r.course_id),
+                    topic_id=str(r.topic_id),
+                    device_id=r.device_id,
+                    state=_STATE[Status(r.status)],
+                    state_reason=r.status_reason,
+                    rulebook_version=r.rulebook_version,
+                    started_at=timestamp(r.started_at),
+                    ended_at=timestamp(r.ended_at),
+                    random_checks_scheduled=r.checks_scheduled,
+                    random_checks_passed=r.random_checks_passed,
+                )
+                for r in sessions
+            ],
+            face_checks=[
+                pb.StudyFaceCheck(
+                    face_check_id=r.id,
+                    session_id=str(r.session_id) if r.session_id else "",
+                    enrollment_id=str(r.enrollment_id),
+                    purpose=r.purpose,
+                    outcome=r.outcome,
+                    passed=r.passed,
+                    distance=r.distance,
+                    checked_at=timestamp(r.checked_at),
+                )
+                for r in checks
+            ],
+        )
+
     async def ListAnomalies(
         self, request: pb.ListAnomaliesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListAnomaliesResponse:

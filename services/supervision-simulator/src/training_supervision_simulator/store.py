@@ -4,6 +4,7 @@ batches, regulator commands and their reported outcomes."""
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -64,6 +65,38 @@ def problems(record: Any) -> list[str]:
             datetime.fromisoformat(str(record["occurred_at"]).replace("Z", "+00:00"))
         except ValueError:
             found.append("occurred_at must be an RFC 3339 time")
+        if record["record_type"] == "chain_head" and isinstance(record["data"], dict):
+            found.extend(chain_head_problems(record["data"]))
+    return found
+
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+def chain_head_problems(data: dict[str, Any]) -> list[str]:
+    """A chain_head record's data: {"day": "YYYY-MM-DD", "services": [{"service", "heads": [{"chain",
+    "length", "head_hash", "head_at"}]}]} (docs/supervision-contract.md)."""
+    found = []
+    try:
+        date.fromisoformat(str(data.get("day")))
+    except ValueError:
+        found.append("data.day must be a date YYYY-MM-DD")
+    services = data.get("services")
+    if not isinstance(services, list) or not services:
+        return [*found, "data.services must be a non-empty list"]
+    for i, service in enumerate(services):
+        heads = service.get("heads") if isinstance(service, dict) else None
+        if not isinstance(service, dict) or not service.get("service") or not isinstance(heads, list):
+            found.append(f"data.services[{i}] needs service and heads")
+            continue
+        for j, head in enumerate(heads):
+            where = f"data.services[{i}].heads[{j}]"
+            if not isinstance(head, dict) or not head.get("chain"):
+                found.append(f"{where}.chain is required")
+            elif not isinstance(head.get("length"), int) or head["length"] < 0:
+                found.append(f"{where}.length must be a non-negative integer")
+            elif not _HASH.match(str(head.get("head_hash"))):
+                found.append(f"{where}.head_hash must be 64 hex digits")
     return found
 
 
@@ -89,6 +122,13 @@ class Store:
 
     def in_arrival_order(self) -> list[Stored]:
         return sorted(self.records.values(), key=lambda s: s.arrival)
+
+    def chain_heads(self, day: date) -> dict[str, Any] | None:
+        """The chain_head record's data for `day` (the heads as of that day's end), if received."""
+        for stored in self.records.values():
+            if stored.record["record_type"] == "chain_head" and stored.record["data"].get("day") == day.isoformat():
+                return stored.record["data"]
+        return None
 
     def keys_of_day(self, day: date) -> list[str]:
         return sorted(key for key, stored in self.records.items() if stored.day == day)

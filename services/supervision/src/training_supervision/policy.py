@@ -1,5 +1,6 @@
 """Who may call each supervision RPC. Row scoping (a regulator's region) is in the app layer."""
 
+from training_records import RECORD_CHAIN_RULES, RECORD_CHAIN_SERVICE
 from training_runtime.auth import AccessPolicy, Role, allow
 
 R = Role
@@ -16,4 +17,4 @@ POLICY = AccessPolicy(
         "ListRegulatorCommands": allow(R.OPERATOR, R.REGULATOR),
         "GetRegionStatistics": allow(R.OPERATOR, R.REGULATOR),
     },
-)
+).including(RECORD_CHAIN_SERVICE, RECORD_CHAIN_RULES)

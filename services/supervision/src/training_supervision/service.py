@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import grpc
 
+from training.records.v1 import records_pb2_grpc
 from training.supervision.v1 import supervision_pb2_grpc
+from training_records.servicer import RecordChainServicer
 from training_runtime.server import ServiceContext, Wiring
 from training_supervision.api import SupervisionServicer
+from training_supervision.app.chain_heads import ChainHeadReporter
 from training_supervision.app.commands import Commands, OwningServices
 from training_supervision.app.consumers import consumers
 from training_supervision.app.people import PeopleDirectory
@@ -14,8 +17,9 @@ from training_supervision.app.province import Province
 from training_supervision.app.pusher import Pusher, PushSettings
 from training_supervision.app.queries import Queries
 from training_supervision.app.sync import DailySync
+from training_supervision.chains import CHAINS
 from training_supervision.policy import POLICY
-from training_supervision.settings import SupervisionSettings
+from training_supervision.settings import SupervisionSettings, chain_services
 
 MIGRATIONS = "training_supervision:migrations"
 
@@ -49,7 +53,17 @@ class SupervisionService:
         )
         people = PeopleDirectory(ctx.clients.channel(settings.identity_url), timeout=settings.call_timeout_seconds)
         pusher = Pusher(ctx.uow, ctx.clock, province, people, push_settings(settings))
-        sync = DailySync(ctx.uow, ctx.clock, province, people, batch_hour=settings.daily_batch_hour)
+        heads = ChainHeadReporter(
+            ctx.uow,
+            ctx.clock,
+            {
+                name: ctx.clients.channel(address)
+                for name, address in chain_services(settings.record_chain_services).items()
+            },
+            region_code=settings.province_region_code,
+            timeout_seconds=settings.call_timeout_seconds,
+        )
+        sync = DailySync(ctx.uow, ctx.clock, province, people, heads, batch_hour=settings.daily_batch_hour)
         commands = Commands(
             ctx.uow,
             ctx.clock,
@@ -66,8 +80,11 @@ class SupervisionService:
         )
         servicer = SupervisionServicer(Queries(ctx.uow), sync, commands, ctx.clock)
 
+        chains = RecordChainServicer(CHAINS, ctx.uow)
+
         def register(server: grpc.aio.Server) -> None:
             supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(servicer, server)
+            records_pb2_grpc.add_RecordChainServiceServicer_to_server(chains, server)
 
         async def push_records() -> None:
             await pusher.run()

@@ -45,6 +45,11 @@ class SupervisionSettings(ServiceSettings):
     courses_url: str = "127.0.0.1:50052"
     learning_url: str = "127.0.0.1:50053"
     certificates_url: str = "127.0.0.1:50055"
+    # The services whose record-chain heads go to the province each day (docs/records.md), as
+    # name=host:port pairs; supervision's own chains are read from its database.
+    record_chain_services: str = (
+        "identity=127.0.0.1:50051,learning=127.0.0.1:50053,exams=127.0.0.1:50054,certificates=127.0.0.1:50055"
+    )
     # Deadline of calls to identity and the owning services.
     call_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
@@ -62,6 +67,12 @@ class SupervisionSettings(ServiceSettings):
             raise ValueError("must be at least 16 characters")
         return value
 
+    @field_validator("record_chain_services")
+    @classmethod
+    def _chain_services(cls, value: str) -> str:
+        chain_services(value)
+        return value
+
     @field_validator("province_region_code")
     @classmethod
     def _region(cls, value: str) -> str:
@@ -74,3 +85,16 @@ class SupervisionSettings(ServiceSettings):
         if self.push_backoff_max_seconds < self.push_backoff_base_seconds:
             raise ValueError("push_backoff_max_seconds must not be below push_backoff_base_seconds")
         return self
+
+
+def chain_services(value: str) -> dict[str, str]:
+    """`identity=host:port,learning=host:port` -> {"identity": "host:port", ...}."""
+    found: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, address = item.partition("=")
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9_-]*", name.strip()) or ":" not in address:
+            raise ValueError("must be a comma-separated list of service=host:port")
+        if name.strip() in found:
+            raise ValueError(f"{name.strip()} appears twice")
+        found[name.strip()] = address.strip()
+    return found

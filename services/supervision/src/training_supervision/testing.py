@@ -98,6 +98,10 @@ async def supervision_app(
         courses_url=f"127.0.0.1:{courses_app.port}",
         learning_url=f"127.0.0.1:{learning_app.port}",
         certificates_url=f"127.0.0.1:{certificates_app.port}",
+        record_chain_services=(
+            f"identity=127.0.0.1:{identity_app.port},learning=127.0.0.1:{learning_app.port},"
+            f"certificates=127.0.0.1:{certificates_app.port}"
+        ),
         service_client_secret=platform_secrets["client_secret_supervision"],
         province_url=province.url,
         province_token=PROVINCE_TOKEN,

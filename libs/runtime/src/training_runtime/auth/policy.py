@@ -45,6 +45,22 @@ class AccessPolicy:
     def __init__(self, service: str, rules: Mapping[str, Rule]) -> None:
         self.service = service
         self._rules = {f"/{service}/{method}": rule for method, rule in rules.items()}
+        # Every gRPC service this policy covers (the service's own first), with its method names.
+        self._services: dict[str, frozenset[str]] = {service: frozenset(rules)}
+
+    def including(self, service: str, rules: Mapping[str, Rule]) -> AccessPolicy:
+        """This policy plus the rules of another gRPC service the same server hosts (RecordChainService)."""
+        if service in self._services:
+            raise ValueError(f"the policy already covers {service}")
+        combined = AccessPolicy(self.service, {})
+        combined._rules = {**self._rules, **{f"/{service}/{method}": rule for method, rule in rules.items()}}
+        combined._services = {**self._services, service: frozenset(rules)}
+        return combined
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The gRPC services this policy covers, the service's own first."""
+        return tuple(self._services)
 
     def rule_for(self, full_method: str) -> Rule | None:
         """The rule for `/package.Service/Method`; None means deny (fail closed)."""
@@ -53,15 +69,16 @@ class AccessPolicy:
             return public()
         return rule
 
-    def check_complete(self, methods: Iterable[str]) -> None:
-        """Raise unless every method of the service has exactly one rule."""
-        declared = {name.rsplit("/", 1)[1] for name in self._rules}
+    def check_complete(self, methods: Iterable[str], *, service: str | None = None) -> None:
+        """Raise unless every method of `service` (default: the policy's own) has exactly one rule."""
+        service = service or self.service
+        declared = set(self._services.get(service, ()))
         actual = set(methods)
         missing = sorted(actual - declared)
         unknown = sorted(declared - actual)
         if missing or unknown:
             raise RuntimeError(
-                f"access policy of {self.service} is out of date: "
+                f"access policy of {service} is out of date: "
                 f"no rule for {missing or 'none'}; rules for unknown methods {unknown or 'none'}"
             )
 

@@ -209,8 +209,10 @@ class ServiceApp:
         )
         wiring = self.definition.wire(self.context)
         self._wiring = wiring
-        methods = descriptor_pool.Default().FindServiceByName(self.definition.grpc_service).methods
-        self.definition.policy.check_complete(m.name for m in methods)
+        policy = self.definition.policy
+        for service in policy.services:
+            methods = descriptor_pool.Default().FindServiceByName(service).methods
+            policy.check_complete((m.name for m in methods), service=service)
 
         verifier = TokenVerifier(wiring.key_source or clients.key_set())
         server = grpc.aio.server(
@@ -233,7 +235,7 @@ class ServiceApp:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             [
-                self.definition.grpc_service,
+                *policy.services,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ],

@@ -26,6 +26,7 @@ from training_runtime.auth.commands import REGULATOR_COMMAND_HEADER, acting_for_
 from training_runtime.auth.policy import AccessPolicy, Rule
 from training_runtime.auth.principal import Principal, reset_principal, set_principal
 from training_runtime.auth.tokens import TokenVerifier
+from training_runtime.db import database_unavailable
 from training_runtime.server.status import to_status, trailing_metadata
 from training_runtime.server.wire import Undecodable, refusal, tolerant
 
@@ -45,6 +46,8 @@ def _unavailable_from(exc: BaseException) -> errors.DomainError | None:
         return errors.Aborted("a concurrent change conflicted with this one; retry")
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError | OSError):
         return errors.Unavailable("a dependency is not available; retry shortly")
+    if database_unavailable(exc):  # the driver's own, from code that uses asyncpg directly
+        return errors.Unavailable("the database is not available; retry shortly")
     return None
 
 

@@ -42,6 +42,8 @@ def consumers(issuer: Issuer, clock: Clock, cache: VerificationCache) -> list[Co
             region_code=m.region_code,
             employer_credit_code=m.employer_credit_code,
             enrolled_at=from_timestamp(m.enrolled_at),
+            # 0: an event from before courses announced retention years (the enrollment stays undated).
+            retention_years=m.retention_years or None,
         )
         await issuer.try_issue(ctx.session, ctx.emit, facts)
 

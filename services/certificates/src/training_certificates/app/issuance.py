@@ -24,6 +24,7 @@ from training.certificates.v1 import certificates_events_pb2 as cev
 from training.common.v1 import common_pb2
 from training_certificates.app.directory import Directory
 from training_certificates.app.records import REVOKED, VALID, row_values
+from training_certificates.chains import CHAINS, ISSUANCES, REVOCATIONS
 from training_certificates.domain.document import (
     CertificateDocument,
     TopicLine,
@@ -40,6 +41,7 @@ from training_certificates.persistence.tables import (
     serial_counters,
 )
 from training_events import Event
+from training_records import append, lock_chain
 from training_runtime.clock import Clock
 from training_runtime.protoconv import kind_to_proto, qualification_to_proto, timestamp
 from training_runtime.vocabulary import QualificationType, TrainingKind
@@ -100,6 +102,9 @@ class Issuer:
         if institution.suspended:
             return None  # issued on reinstatement
         document = self._document(facts, topics, trainee.name, trainee.masked_national_id, institution.name)
+        # The issuance chain's lock before the serial counter's: every issuing transaction takes them
+        # in this order (a transaction issuing several certificates would otherwise deadlock another).
+        await lock_chain(session, CHAINS, ISSUANCES)
         document = await self._number(session, document)
         key_id, signature = self._keys.sign(document)
         inserted = await session.scalar(
@@ -117,6 +122,7 @@ class Issuer:
         )
         if inserted is None:
             return None
+        await append(session, CHAINS, ISSUANCES, [inserted], now=self._clock.now())
         await emit(issued_event(document, key_id))
         return document
 
@@ -254,6 +260,7 @@ async def revoke(
     ).one_or_none()
     if row is None:
         return None
+    await append(session, CHAINS, REVOCATIONS, [row.id], now=now)
     await emit(
         Event(
             subject=REVOKED_SUBJECT,

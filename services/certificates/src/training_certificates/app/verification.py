@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import select
+
 from training.certificates.v1 import certificates_events_pb2 as cev
 from training_certificates.app.records import REVOKED, CertificateView, by_serial, view_of
 from training_certificates.domain.document import normalize_code
 from training_certificates.domain.signing import CertificateKeys, TokenRejected, read_token, same_digest
+from training_certificates.persistence.tables import certificate_erasures
 from training_events import NatsConnection
 from training_runtime.db import UnitOfWork
 from training_runtime.errors import Validator
@@ -38,6 +41,7 @@ class Result(StrEnum):
     REVOKED = "revoked"
     TAMPERED = "tampered"
     UNKNOWN = "unknown"
+    RETENTION_ENDED = "retention_ended"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class Answer:
 
 UNKNOWN = Answer(Result.UNKNOWN)
 TAMPERED = Answer(Result.TAMPERED)
+# The holder was erased at the end of retention (docs/records.md): the signature covered what is gone.
+RETENTION_ENDED = Answer(Result.RETENTION_ENDED)
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ class Verifier:
         entry = await self._entry(claims.serial_number)
         if entry.view is None:
             return UNKNOWN
-        if entry.answer.result is not Result.TAMPERED and not same_digest(claims.digest, entry.digest):
+        if entry.answer.result in (Result.VALID, Result.REVOKED) and not same_digest(claims.digest, entry.digest):
             return TAMPERED
         return entry.answer
 
@@ -127,12 +133,19 @@ class Verifier:
             return cached
         async with self._uow.read() as session:
             row = (await session.execute(by_serial(serial))).one_or_none()
+            erased = row is not None and (
+                await session.scalar(
+                    select(certificate_erasures.c.erased_at).where(certificate_erasures.c.certificate_id == row.id)
+                )
+                is not None
+            )
         expires = time.monotonic() + self._cache.ttl
         if row is None:
             entry = _Entry(expires, None, UNKNOWN, b"")
         else:
             view = view_of(row)
-            entry = _Entry(expires, view, self.judge(view), view.document.digest())
+            answer = RETENTION_ENDED if erased else self.judge(view)
+            entry = _Entry(expires, view, answer, view.document.digest())
         self._cache.put(serial, entry)
         return entry
 

@@ -62,7 +62,24 @@ enrollment_facts = Table(
     # The first passed final attempt (AttemptGraded as JSON).
     Column("final_exam", JSONB),
     Column("updated_at", TZ, nullable=False),
+    # Retention (docs/records.md): the class's rulebook years (from courses), and the enrollment's
+    # certificate is kept until its issuance or revocation, whichever is later, plus those years.
+    Column("retention_years", Integer),
+    Column("retention_until", TZ),
     Index("ix_enrollment_facts_institution_id", "institution_id"),
+)
+
+# Proof of each holder erasure at the end of retention (docs/records.md, "Retention"): the
+# certificate's name and masked ID number were replaced; these digests prove what they were.
+certificate_erasures = Table(
+    "certificate_erasures",
+    metadata,
+    Column("certificate_id", Uuid, primary_key=True),
+    Column("enrollment_id", Uuid, nullable=False),
+    Column("retention_until", TZ, nullable=False),
+    Column("erased_at", TZ, nullable=False),
+    # SHA-256 over the sorted (field, SHA-256 of the stored value) lines.
+    Column("digest", Text, nullable=False),
 )
 
 serial_counters = Table(

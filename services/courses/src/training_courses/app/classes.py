@@ -193,6 +193,7 @@ class Classes:
                         operation_type=syllabus.operation_type,
                         training_kind=kind_to_proto(syllabus.training_kind),
                         rulebook_version=rules.version,
+                        retention_years=rules.retention_years[syllabus.qualification_type],
                         topics=[
                             events.ClassTopic(topic_id=t.topic_id, code=t.code, required_hours=t.required_hours)
                             for t in syllabus.topics
@@ -281,6 +282,7 @@ class Classes:
         if trainee is None or trainee.role is not Role.TRAINEE:
             raise NotFound("trainee", trainee_id)
         enrollment_id = uuid.uuid4()
+        qualification = QualificationType(row.qualification_type)
         try:
             async with self._uow.begin() as tx:
                 institution = await institution_row(tx.session, str(row.institution_id))
@@ -310,6 +312,10 @@ class Classes:
                             region_code=row.region_code,
                             employer_credit_code=trainee.employer_credit_code,
                             enrolled_at=timestamp(now),
+                            qualification_type=qualification_to_proto(qualification),
+                            retention_years=self._rulebooks.version(row.rulebook_version).retention_years[
+                                qualification
+                            ],
                         ),
                     )
                 )

@@ -64,6 +64,8 @@ def courses_consumer(rulebooks: RulebookSet) -> ConsumerSpec:
             region_code=m.region_code,
             employer_credit_code=m.employer_credit_code,
             enrolled_at=from_timestamp(m.enrolled_at),
+            # 0: an event from before courses announced retention years (the enrollment stays undated).
+            retention_years=m.retention_years or None,
         )
         await ctx.session.execute(
             statement.on_conflict_do_update(
@@ -71,6 +73,7 @@ def courses_consumer(rulebooks: RulebookSet) -> ConsumerSpec:
                 set_={
                     "employer_credit_code": statement.excluded.employer_credit_code,
                     "enrolled_at": statement.excluded.enrolled_at,
+                    "retention_years": statement.excluded.retention_years,
                 },
             )
         )

@@ -20,9 +20,11 @@ from typing import Any
 from training.exams.v1 import exams_events_pb2 as events
 from training_events import Event
 from training_exams.app.catalogue import Catalogue, ExamDefinition, paper_from_json
+from training_exams.chains import CHAINS, GRADED_ATTEMPTS
 from training_exams.domain.exam import ExamKind
 from training_exams.domain.grading import grade
 from training_exams.persistence.statements import ANSWERS, GRADE_ATTEMPTS, GRADED, LOCK_ATTEMPT, STORED_ANSWERS
+from training_records import append
 from training_runtime.protoconv import kind_to_proto, qualification_to_proto, timestamp
 from training_runtime.vocabulary import QualificationType, TrainingKind
 
@@ -113,6 +115,7 @@ async def close_attempts(
         topics.append((exam, [(t.topic, t.points, t.max_points) for t in result.topics]))
     if parameters:
         await session.execute(GRADE_ATTEMPTS, parameters)
+        await append(session, CHAINS, GRADED_ATTEMPTS, [p["attempt_id"] for p in parameters], now=now)
     for row, (exam, scores) in zip(graded, topics, strict=True):
         for event in attempt_events(row, exam, scores):
             await emit(event)

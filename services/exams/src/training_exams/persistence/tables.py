@@ -116,6 +116,10 @@ enrollments = Table(
     Column("enrolled_at", TZ),
     # From learning's class.completed: a final exam may start from then on.
     Column("completed_at", TZ),
+    # Retention (docs/records.md): the class's rulebook years (from courses), and the enrollment's
+    # attempts are kept until the latest one's last change plus those years.
+    Column("retention_years", Integer),
+    Column("retention_until", TZ),
     Index("enrollments_trainee_class", "trainee_id", "class_id"),
 )
 

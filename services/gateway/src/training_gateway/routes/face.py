@@ -64,9 +64,23 @@ async def self_test(user_id: Id, body: ImageBody, services: Services, auth: Auth
     return to_json(await services.call(_identity(services).VerifyFace, request, auth))
 
 
+class WithdrawalBody(Body):
+    reason: Text
+
+
+@router.post(
+    "/face/consent/withdrawal",
+    summary="Withdraw face consent: processing stops; training evidence is kept until its retention ends",
+    **answers(pb.WithdrawFaceConsentResponse),
+)
+async def withdraw_consent(body: WithdrawalBody, services: Services, auth: Auth):
+    request = pb.WithdrawFaceConsentRequest(reason=body.reason)
+    return to_json(await services.call(_identity(services).WithdrawFaceConsent, request, auth))
+
+
 @router.delete(
     "/users/{user_id}/face",
-    summary="Withdraw consent: delete the trainee's face data",
+    summary="Delete all of the trainee's face data (refused while any of it is a training record under retention)",
     **answers(pb.DeleteFaceDataResponse),
 )
 async def delete_face(user_id: Id, services: Services, auth: Auth, reason: str = ""):

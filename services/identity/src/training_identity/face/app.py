@@ -11,20 +11,27 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, true, update
+from sqlalchemy import select, true, update
 
 from training.identity.v1 import identity_events_pb2 as events
 from training_events import Event
+from training_identity.chains import CHAINS, FACE_CHECKS
 from training_identity.face import rules
+from training_identity.face.deletion import (
+    FaceDeletion,
+    Scope,
+    delete_face_data,
+    retained_snapshots,
+    retention_not_over,
+)
 from training_identity.face.images import ImageLimits, UnreadableImage, check_upload_size
 from training_identity.face.matcher import FaceAnalysis, FaceMatcher
 from training_identity.face.protoconv import outcome_to_proto, purpose_to_proto
-from training_identity.face.rules import Access, ConsentTerms, DeletedRecord, Purpose
+from training_identity.face.rules import Access, ConsentTerms, Purpose
 from training_identity.face.tables import (
     face_baselines,
     face_checks,
     face_consents,
-    face_data_deletions,
     face_snapshots,
 )
 from training_identity.face.vault import FaceVault, actor_of
@@ -37,6 +44,8 @@ from training_identity.face.views import (
     check_view,
 )
 from training_identity.persistence.tables import users
+from training_identity.retention.dating import date_training_check
+from training_records import append
 from training_runtime.auth.principal import Principal, Role
 from training_runtime.db import Transaction, UnitOfWork
 from training_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Validator
@@ -45,13 +54,14 @@ from training_runtime.protoconv import role_to_proto, timestamp
 
 FACE_CHECK_RECORDED = "training.identity.face_check.recorded.v1"
 FACE_ENROLLED = "training.identity.face.enrolled.v1"
-FACE_DATA_DELETED = "training.identity.face_data.deleted.v1"
 
 
 @dataclass(frozen=True)
 class FaceSettings:
     threshold: float
     limits: ImageLimits
+    # Retention of an enrollment learnt before courses announced its retention years.
+    retention_default_years: int = 6
 
 
 def _image_error(exc: UnreadableImage) -> InvalidArgument:
@@ -224,6 +234,9 @@ class FaceData:
                 "checked_by_role": actor_role,
             }
             await tx.session.execute(face_checks.insert().values(**row))
+            await append(tx.session, CHAINS, FACE_CHECKS, [check_id], now=now)
+            if purpose is not Purpose.SELF_TEST:
+                await date_training_check(tx.session, user_id, snapshot_id, self._settings.retention_default_years)
             await self._vault.record_access(tx, principal, user_id, Access.VERIFY, purpose.value, str(check_id))
             await tx.emit(
                 Event(
@@ -361,71 +374,70 @@ class FaceData:
     # -- deletion ------------------------------------------------------------------------------
 
     async def delete(self, principal: Principal, user_id_text: str, reason: str) -> DeletionView:
+        """All of the trainee's face data, or nothing: refused while a snapshot is under retention."""
         check = Validator()
         user_id = _uuid_field(check, user_id_text, "user_id")
-        if check.require(reason.strip(), "reason") and len(reason) > rules.MAX_REASON_LENGTH:
-            check.add("reason", f"must be at most {rules.MAX_REASON_LENGTH} characters")
+        _check_deletion_reason(check, reason)
         check.check()
         assert user_id is not None
         rules.ensure_may_delete(principal, str(user_id))
-        deletion_id = uuid.uuid4()
-        actor_id, actor_role = actor_of(principal)
         async with self._uow.begin() as tx:
             await self._ensure_trainee(tx, user_id)
-            now = tx.now()
-            # The consent ends with the data: enrolling again needs a fresh consent.
-            await tx.session.execute(
-                update(face_consents)
-                .where(face_consents.c.user_id == user_id, face_consents.c.withdrawn_at.is_(None))
-                .values(withdrawn_at=now)
-            )
-            deleted: list[DeletedRecord] = []
-            baselines = await tx.session.execute(
-                face_baselines.delete()
-                .where(face_baselines.c.user_id == user_id)
-                .returning(face_baselines.c.user_id, func.encode(func.sha256(face_baselines.c.embedding_enc), "hex"))
-            )
-            deleted += [DeletedRecord("face_baselines", str(r[0]), r[1]) for r in baselines]
-            snapshots = await tx.session.execute(
-                face_snapshots.delete()
-                .where(face_snapshots.c.user_id == user_id)
-                .returning(face_snapshots.c.id, func.encode(func.sha256(face_snapshots.c.image_enc), "hex"))
-            )
-            deleted += [DeletedRecord("face_snapshots", str(r[0]), r[1]) for r in snapshots]
-            summary = {
-                "face_baselines": sum(1 for r in deleted if r.table == "face_baselines"),
-                "face_snapshots": sum(1 for r in deleted if r.table == "face_snapshots"),
-            }
-            digest = rules.deletion_digest(str(user_id), now, deleted)
-            await tx.session.execute(
-                face_data_deletions.insert().values(
-                    id=deletion_id,
-                    user_id=user_id,
-                    actor_id=actor_id,
-                    actor_role=actor_role,
-                    reason=reason.strip(),
-                    deleted_at=now,
-                    summary=", ".join(f"{table}: {count}" for table, count in summary.items()),
-                    records_deleted=len(deleted),
-                    digest=digest,
-                )
-            )
-            await self._vault.record_access(tx, principal, user_id, Access.DELETE, reason.strip(), str(deletion_id))
-            await tx.emit(
-                Event(
-                    FACE_DATA_DELETED,
-                    events.FaceDataDeleted(
-                        user_id=str(user_id),
-                        deletion_id=str(deletion_id),
-                        records_deleted=len(deleted),
-                        actor_id=actor_id,
-                        actor_role=role_to_proto(principal.role),
-                        deleted_at=timestamp(now),
-                    ),
-                    key=str(user_id),
-                )
-            )
-        return DeletionView(deletion_id=str(deletion_id), deleted_at=now, records_deleted=len(deleted), digest=digest)
+            # Locked first: a check dating a new snapshot waits for this decision (it reads the
+            # baseline FOR SHARE), so nothing becomes retained between the test and the deletion.
+            await self._lock_baseline(tx, user_id)
+            retained = await retained_snapshots(tx, user_id, lock=True)
+            if retained.count:
+                raise retention_not_over(retained)
+            deletion = await self._delete(tx, principal, user_id, reason.strip())
+        return DeletionView(
+            deletion_id=deletion.deletion_id,
+            deleted_at=deletion.deleted_at,
+            records_deleted=deletion.records_deleted,
+            digest=deletion.digest,
+        )
+
+    async def withdraw_consent(self, principal: Principal, reason: str) -> FaceDeletion:
+        """End face processing: the baseline and every snapshot not under retention go; training
+        records under retention stay until the retention job deletes them."""
+        check = Validator()
+        _check_deletion_reason(check, reason)
+        check.check()
+        user_id = uuid.UUID(principal.subject)
+        async with self._uow.begin() as tx:
+            await self._ensure_trainee(tx, user_id)
+            await self._lock_baseline(tx, user_id)
+            return await self._delete(tx, principal, user_id, reason.strip())
+
+    async def _lock_baseline(self, tx: Transaction, user_id: uuid.UUID) -> None:
+        await tx.session.execute(
+            select(face_baselines.c.user_id).where(face_baselines.c.user_id == user_id).with_for_update()
+        )
+
+    async def _delete(self, tx: Transaction, principal: Principal, user_id: uuid.UUID, reason: str) -> FaceDeletion:
+        # The consent ends with the data: enrolling again needs a fresh consent.
+        await tx.session.execute(
+            update(face_consents)
+            .where(face_consents.c.user_id == user_id, face_consents.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=tx.now())
+        )
+        actor_id, actor_role = actor_of(principal)
+        deletion = await delete_face_data(
+            tx,
+            user_id,
+            Scope.ALL_BUT_RETAINED,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            actor_role_proto=role_to_proto(principal.role),
+            reason=reason,
+        )
+        await self._vault.record_access(tx, principal, user_id, Access.DELETE, reason, deletion.deletion_id)
+        return deletion
+
+
+def _check_deletion_reason(check: Validator, reason: str) -> None:
+    if check.require(reason.strip(), "reason") and len(reason) > rules.MAX_REASON_LENGTH:
+        check.add("reason", f"must be at most {rules.MAX_REASON_LENGTH} characters")
 
 
 def _uuid_field(check: Validator, value: str, field: str) -> uuid.UUID | None:

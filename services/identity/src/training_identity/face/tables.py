@@ -34,6 +34,9 @@ face_snapshots = Table(
     Column("kind", Text, nullable=False),
     Column("image_enc", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Set for the probe of a training check (not a self-test) of an enrolled trainee: the snapshot is
+    # a training record kept until then (docs/records.md, "Retention"); NULL: not a training record.
+    Column("retention_until", DateTime(timezone=True), index=True),
 )
 
 face_baselines = Table(
@@ -100,4 +103,8 @@ face_data_deletions = Table(
     Column("records_deleted", Integer, nullable=False),
     # rules.deletion_digest over (table, id, SHA-256 of the ciphertext) of every deleted record.
     Column("digest", Text, nullable=False),
+    # The retention job's run that deleted (NULL for a deletion someone asked for).
+    Column("run_id", Uuid),
+    # Snapshots a consent withdrawal kept because they are training records under retention.
+    Column("records_retained", Integer, nullable=False, server_default="0"),
 )

@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     Table,
@@ -73,6 +74,11 @@ users = Table(
     Column("locked_until", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", Text),
+    # A trainee's records are kept until then (the latest of its enrollments' and training checks'
+    # retention); the retention job erases the personal data after it (docs/records.md).
+    Column("retention_until", DateTime(timezone=True), index=True),
+    # When the retention job erased the name and numbers (the row stays, as a tombstone).
+    Column("erased_at", DateTime(timezone=True)),
     Index("users_created", "created_at", "id"),
     Index("users_institution", "institution_id"),
     Index("users_employer", "employer_credit_code"),
@@ -95,6 +101,7 @@ refresh_tokens = Table(
 
 # The face-data tables live with their feature; importing them here puts them on this metadata.
 from training_identity.face import tables as _face_tables  # noqa: E402, F401
+from training_identity.retention import tables as _retention_tables  # noqa: E402, F401
 
 # Which trainees are enrolled with which institution (learnt from courses' enrollment events), so
 # institutions and regulators can see the trainees of their classes.
@@ -106,4 +113,8 @@ trainee_enrollments = Table(
     Column("institution_id", Uuid, nullable=False, index=True),
     Column("region_code", Text, nullable=False),
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    # The class's qualification type and its rulebook's retention years (NULL: learnt before courses
+    # published them; read as IDENTITY_RETENTION_DEFAULT_YEARS).
+    Column("qualification_type", Text),
+    Column("retention_years", Integer),
 )

@@ -310,11 +310,12 @@ class HeartbeatBatcher:
                 async def emit(event: Event) -> None:
                     await add_to_outbox(connection, event, source=SOURCE, now=now)  # type: ignore[arg-type]
 
-                ledger = Ledger(connection, now, emit)
+                ledger = Ledger(connection, now, emit, defer_links=True)
                 for sid, outcomes in transitions.items():
                     rules = self._rulebooks.version(rows[sid].rulebook_version)
                     for outcome in outcomes:
                         await ledger.apply(SessionFacts.of(rows[sid]), outcome, rules)
+                await ledger.link_pending()
         for index, item in enumerate(items):
             if item.future.done():
                 continue

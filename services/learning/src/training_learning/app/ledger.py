@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from training.learning.v1 import learning_events_pb2 as events
 from training_events import Event
+from training_learning.chains import CHAINS, LEDGER
 from training_learning.domain.reasons import Reason
 from training_learning.domain.session import Outcome, Run, Verdict, allocate
 from training_learning.persistence.state import SessionFacts, run_from_json, run_to_json
@@ -31,6 +32,7 @@ from training_learning.persistence.tables import (
     pending_segments,
     topic_progress,
 )
+from training_records import append
 from training_rulebook import Rulebook, china_date
 from training_runtime.protoconv import kind_to_proto, qualification_to_proto, timestamp
 from training_runtime.vocabulary import QualificationType, TrainingKind
@@ -119,6 +121,24 @@ class Ledger:
     session: AsyncSession | AsyncConnection
     now: datetime
     emit: Emit
+    # Link entries at `link_pending()` instead of as they are written: the heartbeat batch does, so
+    # the ledger chain's lock is taken last and held for the commit only (docs/records.md).
+    defer_links: bool = False
+    _unlinked: list[uuid.UUID] = field(default_factory=list)
+
+    async def record(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert ledger entries and link them to the ledger's record chain (docs/records.md)."""
+        if not rows:
+            return
+        await self.session.execute(ledger_entries.insert(), list(rows))
+        self._unlinked.extend(r["id"] for r in rows)
+        if not self.defer_links:
+            await self.link_pending()
+
+    async def link_pending(self) -> None:
+        """Append the entries written so far to the ledger chain; a deferring caller's last step."""
+        ids, self._unlinked = self._unlinked, []
+        await append(self.session, CHAINS, LEDGER, ids, now=self.now)  # type: ignore[arg-type]
 
     async def reject(self, facts: SessionFacts, runs: Sequence[Run], reason: Reason | None = None) -> None:
         """REJECT entries: each run with its own reason, or all with `reason` (a failed bracket)."""
@@ -128,8 +148,7 @@ class Ledger:
             )
             for r in runs
         ]
-        if rows:
-            await self.session.execute(ledger_entries.insert(), rows)
+        await self.record(rows)
 
     async def hold(self, facts: SessionFacts, runs: Sequence[Run]) -> None:
         rows = [
@@ -235,7 +254,7 @@ class Ledger:
                         closing_check=closing_check,
                     )
                 )
-        await self.session.execute(ledger_entries.insert(), rows)
+        await self.record(rows)
         if credited <= 0:
             return 0.0
         await self.add_to_progress(

@@ -25,6 +25,7 @@ from training_learning.persistence.tables import (
 from training_rulebook import RulebookSet
 from training_runtime.clock import Clock
 from training_runtime.protoconv import from_timestamp, kind_from_proto, qualification_from_proto
+from training_runtime.vocabulary import QualificationType
 
 CLASS_OPENED = "training.courses.class.opened.v1"
 ENROLLMENT_CREATED = "training.courses.enrollment.created.v1"
@@ -99,8 +100,19 @@ def consumer(rulebooks: RulebookSet, clock: Clock) -> ConsumerSpec:
 
     async def enrollment_created(ctx: EventContext, m: cev.EnrollmentCreated) -> None:
         class_id = uuid.UUID(m.class_id)
-        if await ctx.session.scalar(select(classes.c.id).where(classes.c.id == class_id)) is None:
+        known = (
+            await ctx.session.execute(
+                select(classes.c.rulebook_version, classes.c.qualification_type).where(classes.c.id == class_id)
+            )
+        ).first()
+        if known is None:
             raise ClassNotYetKnown(f"class {m.class_id} of enrollment {m.enrollment_id} is not known yet")
+        # Courses announces the years (docs/records.md, "Retention"); an older event did not, and the
+        # class's rulebook version says the same.
+        years = (
+            m.retention_years
+            or rulebooks.version(known.rulebook_version).retention_years[QualificationType(known.qualification_type)]
+        )
         await ctx.session.execute(
             insert(enrollments)
             .values(
@@ -112,6 +124,7 @@ def consumer(rulebooks: RulebookSet, clock: Clock) -> ConsumerSpec:
                 employer_credit_code=m.employer_credit_code,
                 frozen=False,
                 enrolled_at=from_timestamp(m.enrolled_at),
+                retention_years=years,
             )
             .on_conflict_do_nothing()
         )

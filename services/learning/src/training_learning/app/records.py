@@ -12,16 +12,20 @@ from training.learning.v1 import learning_events_pb2 as events
 from training_events import Event
 from training_learning.app.ledger import Ledger, topic_totals
 from training_learning.app.views import AnomalyView, LessonView, ListPage, ProgressView, TopicView
+from training_learning.chains import CHAINS, LEDGER
 from training_learning.domain.reasons import Reason
 from training_learning.persistence.tables import (
     anomalies,
     class_lessons,
     classes,
     enrollments,
+    face_checks,
     ledger_entries,
     lesson_progress,
+    study_sessions,
     withdrawn_courses,
 )
+from training_records import lock_chain
 from training_rulebook import Rulebook, RulebookSet
 from training_runtime.auth.principal import INSTITUTION_ROLES, Principal, Role, region_prefix
 from training_runtime.db import UnitOfWork
@@ -188,6 +192,26 @@ class Records:
         token = next_token(rows[-1].recorded_at, uuid.UUID(int=rows[-1].sequence)) if more and rows else ""
         return progress, rows, token
 
+    async def study_records(self, actor: Principal, enrollment_id: str) -> tuple[list[Any], list[Any]]:
+        """The enrollment's study sessions and study face checks, oldest first (the same readers as progress)."""
+        async with self._uow.read() as session:
+            e = await self._enrollment(session, actor, enrollment_id)
+            sessions = (
+                await session.execute(
+                    select(study_sessions)
+                    .where(study_sessions.c.enrollment_id == e.id)
+                    .order_by(study_sessions.c.started_at, study_sessions.c.id)
+                )
+            ).all()
+            checks = (
+                await session.execute(
+                    select(face_checks)
+                    .where(face_checks.c.enrollment_id == e.id)
+                    .order_by(face_checks.c.checked_at, face_checks.c.id)
+                )
+            ).all()
+        return sessions, checks
+
     async def list_anomalies(
         self, actor: Principal, *, page_size: int, page_token: str, status: str | None
     ) -> ListPage[AnomalyView]:
@@ -228,6 +252,8 @@ class Records:
         comment = _reason(check, comment, "comment")
         check.check()
         async with self._uow.begin() as tx:
+            # The ledger chain first: appends lock its head, so take it before any row it waits on.
+            await lock_chain(tx.session, CHAINS, LEDGER)
             row = (
                 await tx.session.execute(select(anomalies).where(anomalies.c.id == aid).with_for_update())
             ).one_or_none()
@@ -275,6 +301,8 @@ class Records:
         reason = _reason(check, reason)
         check.check()
         async with self._uow.begin() as tx:
+            # The ledger chain first: appends lock its head, so take it before any row it waits on.
+            await lock_chain(tx.session, CHAINS, LEDGER)
             e = await self._enrollment(tx.session, actor, enrollment_id, lock=True)
             if not may_amend(actor, e):
                 raise NotFound("enrollment", enrollment_id)
@@ -320,7 +348,7 @@ class Records:
                 "after_seconds": after,
                 "recorded_at": now,
             }
-            await tx.session.execute(ledger_entries.insert().values(**entry))
+            await ledger.record([entry])
             await ledger.add_to_progress(e.id, lid, lesson.topic_id, seconds)
             if seconds > 0:
                 await ledger.emit_credited(entry, rules, kind="CORRECTION")
@@ -349,6 +377,8 @@ class Records:
         reason = _reason(check, reason)
         check.check()
         async with self._uow.begin() as tx:
+            # The ledger chain first: appends lock its head, so take it before any row it waits on.
+            await lock_chain(tx.session, CHAINS, LEDGER)
             e = await self._enrollment(tx.session, actor, enrollment_id, lock=True)
             if not may_amend(actor, e):
                 raise NotFound("enrollment", enrollment_id)
@@ -416,7 +446,7 @@ class Records:
                 "corrects_entry_id": t.id,
                 "recorded_at": ledger.now,
             }
-            await ledger.session.execute(ledger_entries.insert().values(**entry))
+            await ledger.record([entry])
             await ledger.add_to_progress(e.id, t.lesson_id, t.topic_id, -t.credited_seconds)
             new_rows.append(entry)
         if new_rows:

@@ -84,6 +84,10 @@ enrollments = Table(
     Column("frozen", Boolean, nullable=False),
     Column("completed_at", TZ),
     Column("enrolled_at", TZ, nullable=False),
+    # Retention (docs/records.md): the class's rulebook years, and the enrollment's ledger is kept
+    # until its latest entry plus those years (training_runtime.retention keeps it current).
+    Column("retention_years", Integer),
+    Column("retention_until", TZ),
 )
 
 lesson_progress = Table(

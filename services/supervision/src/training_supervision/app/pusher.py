@@ -19,16 +19,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
+from training_records import append
 from training_runtime.clock import Clock
 from training_runtime.db import UnitOfWork
 from training_runtime.errors import Aborted, Unavailable
 from training_supervision.app.people import PeopleDirectory, PersonUnavailable, PersonUnknown
 from training_supervision.app.province import Ack, Province, ProvinceRefused, ProvinceUnavailable
+from training_supervision.chains import CHAINS, PUSH_RECEIPTS
 from training_supervision.domain.records import PushStatus, backoff_seconds
-from training_supervision.persistence.tables import push_leases, push_records
+from training_supervision.persistence.tables import push_leases, push_receipts, push_records
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +289,26 @@ class Pusher:
                 (retry_error or fail_error or "partial answer")[:200],
             )
 
+    @staticmethod
+    async def _keep_receipts(session: Any, record_ids: list[Any], now: datetime) -> None:
+        """One push_receipts row per acknowledgement made in this transaction, linked into its chain
+        (docs/records.md) as the transaction's last statement."""
+        c = push_records.c
+        made = (
+            await session.execute(
+                insert(push_receipts)
+                .from_select(
+                    ["id", "push_record_id", "receipt_id", "acknowledged_at"],
+                    select(func.gen_random_uuid(), c.id, func.coalesce(c.receipt_id, ""), c.acknowledged_at).where(
+                        c.id.in_(record_ids), c.status == PushStatus.ACKNOWLEDGED.value, c.acknowledged_at == now
+                    ),
+                )
+                .on_conflict_do_nothing(index_elements=[push_receipts.c.push_record_id, push_receipts.c.receipt_id])
+                .returning(push_receipts.c.id)
+            )
+        ).scalars()
+        await append(session, CHAINS, PUSH_RECEIPTS, list(made), now=now)
+
     async def _apply(
         self,
         rows: list[Any],
@@ -331,3 +353,5 @@ class Pusher:
                     push_leases.c.key.in_({r.order_key for r in rows}), push_leases.c.owner == self._owner
                 )
             )
+            if acknowledged:
+                await self._keep_receipts(tx.session, [a["rid"] for a in acknowledged], now)

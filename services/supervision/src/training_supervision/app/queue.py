@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from training_records import append, lock_chain
+from training_supervision.chains import CHAINS, PUSH_RECORDS
 from training_supervision.domain.records import (
     PushStatus,
     Record,
@@ -60,6 +62,8 @@ async def _insert(session: Any, record: Record, now: datetime) -> bool:
     )
     if known is not None:
         return False
+    # The chain's lock before the order key's: every queuing transaction takes them in this order.
+    await lock_chain(session, CHAINS, PUSH_RECORDS)
     sequence = await session.scalar(
         insert(order_keys)
         .values(key=record.order_key, next_sequence=2)
@@ -94,7 +98,10 @@ async def _insert(session: Any, record: Record, now: datetime) -> bool:
         .on_conflict_do_nothing(index_elements=[push_records.c.idempotency_key])
         .returning(push_records.c.id)
     )
-    return added is not None
+    if added is None:
+        return False
+    await append(session, CHAINS, PUSH_RECORDS, [added], now=now)
+    return True
 
 
 async def region_of_trainee(session: Any, trainee_id: str) -> str:

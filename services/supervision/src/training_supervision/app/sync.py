@@ -5,7 +5,8 @@ endpoint, which stores whatever it does not hold yet: a second line of delivery 
 province lost after acknowledging them. Reconciliation asks the province which keys it holds for a
 day, compares them with what we sent, and puts the records it lacks back in the push queue (they
 are sent again, idempotently, with their original key). A background job runs both for the previous
-day once a day.
+day once a day. Before a day's batch, and as soon as each day has ended, the day's record-chain heads
+are queued for the province (app/chain_heads.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from training_runtime.clock import Clock
 from training_runtime.db import UnitOfWork
-from training_runtime.errors import InvalidArgument
+from training_runtime.errors import InvalidArgument, Unavailable
+from training_supervision.app.chain_heads import ChainHeadReporter
 from training_supervision.app.people import PeopleDirectory
 from training_supervision.app.province import Province
 from training_supervision.app.pusher import with_people
@@ -62,15 +64,31 @@ def parse_day(value: str, clock: Clock, field: str) -> date:
 
 class DailySync:
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, province: Province, people: PeopleDirectory, *, batch_hour: int
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        province: Province,
+        people: PeopleDirectory,
+        heads: ChainHeadReporter,
+        *,
+        batch_hour: int,
     ) -> None:
+        self._heads = heads
         self._uow = uow
         self._clock = clock
         self._province = province
         self._people = people
         self._batch_hour = batch_hour
 
+    async def report_heads(self, day: date) -> None:
+        """Queue `day`'s chain heads (once); a service that does not answer is retried by `run`."""
+        try:
+            await self._heads.report(day)
+        except Unavailable as exc:
+            log.warning("chain heads of %s not queued yet: %s", day, exc.message)
+
     async def batch(self, day: date) -> BatchResult:
+        await self.report_heads(day)
         async with self._uow.read() as session:
             rows = (
                 await session.execute(
@@ -134,6 +152,7 @@ class DailySync:
         while True:
             now: datetime = self._clock.now().astimezone(CHINA)
             yesterday = now.date() - timedelta(days=1)
+            await self.report_heads(yesterday)
             if now.hour >= self._batch_hour:
                 async with self._uow.read() as session:
                     done = await session.scalar(

@@ -30,6 +30,7 @@ class RecordType(StrEnum):
     EXAM_RESULT = "exam_result"
     CERTIFICATE = "certificate"
     ANOMALY = "anomaly"
+    CHAIN_HEAD = "chain_head"
 
 
 class PushStatus(StrEnum):

@@ -88,6 +88,19 @@ push_records = Table(
     Index("ix_push_records_created", "created_at", "id"),
 )
 
+# The province's receipts, one row per acknowledgement (append-only, chained): push_records keeps the
+# current delivery state, which reconciliation may set back; this keeps every acknowledgement given.
+push_receipts = Table(
+    "push_receipts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("push_record_id", Uuid, nullable=False),
+    # The province's receipt id ("" when its acknowledgement carried none).
+    Column("receipt_id", Text, nullable=False),
+    Column("acknowledged_at", TZ, nullable=False),
+    UniqueConstraint("push_record_id", "receipt_id", name="uq_push_receipts_receipt"),
+)
+
 daily_batches = Table(
     "daily_batches",
     metadata,
