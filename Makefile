@@ -60,8 +60,8 @@ format: install  ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install  ## run every benchmark under bench/ and print ratios against same-run baselines
-	$(PY) -m bench
+bench: install  ## run every benchmark under bench/ and write docs/performance.md (figures beside same-run baselines)
+	$(PY) -m bench --write docs/performance.md
 
 migrate: install  ## apply every service's migrations to the databases named in the environment
 	$(PY) -m training_devstack migrate

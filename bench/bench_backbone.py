@@ -22,7 +22,7 @@ import uuid
 import asyncpg
 from sqlalchemy import MetaData, text
 
-from bench.common import Figure, Report
+from bench.common import Figure, Report, sized_int
 from bench.infra import infrastructure
 from training.identity.v1 import identity_events_pb2
 from training_events import Event, NatsConnection, OutboxRelay, ensure_streams, event_tables, stream_for_context
@@ -30,7 +30,8 @@ from training_events.schema import NOTIFY_FUNCTION, NOTIFY_TRIGGER
 from training_runtime.db import Database, UnitOfWork
 
 SUBJECT = "training.bench.thing.happened.v1"
-CONCURRENCY = 16
+CONCURRENCY = sized_int(16, 2)
+EVENTS = sized_int(8000, 40)
 
 
 def _event() -> Event:
@@ -151,7 +152,7 @@ class Publisher:
 
 
 async def run(scale: int = 1) -> Report:
-    count = 8000 * scale
+    count = EVENTS * scale
     async with infrastructure() as infra:
         raw_rate = await raw_inserts(await infra.databases.create("bench_raw"), count)
         url = await infra.databases.create("bench_pipe")

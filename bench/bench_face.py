@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bench.common import Figure, Report, median, percentile
+from bench.common import Figure, Report, median, percentile, sized_int
 from training.identity.v1 import identity_pb2 as pb
 from training.identity.v1 import identity_pb2_grpc
 from training_devstack import secrets as dev_secrets
@@ -45,12 +45,12 @@ from training_testkit.infra import PostgresServer, TestDatabases
 
 WORKERS = 2
 # Requests in flight at once: enough to keep every worker busy while others wait on the database.
-CONCURRENCY = 8
+CONCURRENCY = sized_int(8, 2)
 PROBES = ["obama2.jpg", "obama3.jpg", "obama_small.jpg", "obama_partial_face.jpg", "biden.jpg", "biden2.jpg"]
 # Short rounds, alternated: on a machine shared with other work the load drifts, and a raw round and
 # the service round right after it see nearly the same drift. The ratio is the median of the pairs.
-PER_ROUND = 24
-ROUNDS = 6
+PER_ROUND = sized_int(24, 2)
+ROUNDS = sized_int(6, 1)
 
 
 def webcam_frame(photo: bytes, side: int = 640) -> bytes:

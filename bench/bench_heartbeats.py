@@ -7,6 +7,11 @@ an embedded one), a private NATS, identity (real face matching for every session
 courses (a class) and learning. Each session is a closed loop (a heartbeat, its answer, the next)
 with positions advancing with the wall clock at 1x, so every interval is judged, and found
 VERIFIED, exactly as in production.
+
+Tracing's cost: unary SendHeartbeat saturated with tracing off (nothing sampled) and on at the
+recommended ratio (TRACE_SAMPLE_RATIO 0.1, parent-based, BatchSpanProcessor and OTLP/gRPC export to a
+stand-in collector), alternated off, on, on, off in the same run. Goal: tracing on loses at most 15%.
+Every other figure is measured with tracing on.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from pathlib import Path
 
 import grpc
 
-from bench.common import Figure, Report, percentile
+from bench import tracing
+from bench.common import Figure, Report, percentile, sized, sized_int
 from training.common.v1 import common_pb2
 from training.courses.v1 import courses_pb2_grpc
 from training.identity.v1 import identity_pb2 as ipb
@@ -48,9 +54,12 @@ from training_runtime.migrations import upgrade
 from training_runtime.protoconv import timestamp
 from training_testkit import PostgresServer, TestDatabases, running_app, wait_until
 
-SESSIONS = 64
-WARM_UP_SECONDS = 1.5
-MEASURE_SECONDS = 8.0
+SESSIONS = sized_int(64, 3)
+SCALES = (1, 2, 4)
+WARM_UP_SECONDS = sized(1.5, 0.2)
+MEASURE_SECONDS = sized(8.0, 0.5)
+# The most tracing may cost the unary heartbeat rate.
+TRACING_GOAL = 0.85
 
 
 @dataclass
@@ -308,12 +317,25 @@ async def run(scale: int) -> Report:
             results[f"learning {shape}"] = await measure(learning, sessions, streams=streams)
         # Latency at the goal's load: half the bare unary echo rate, offered evenly by all sessions.
         goal_rate = results["echo unary"].rate / 2
+        # Tracing off against on, alternated (off, on, on, off) so drift in the machine's load
+        # falls on both alike; unary, where every heartbeat has its own server span.
+        traced = tracing.install()
+        exports_before = traced.collector.exports
+        by_mode: dict[bool, list[float]] = {False: [], True: []}
+        try:
+            for on in (False, True, True, False):
+                traced.set(on)
+                by_mode[on].append((await measure(learning, sessions, streams=False)).rate)
+        finally:
+            traced.set(True)
+        exports = traced.collector.exports - exports_before
         for streams, shape in ((False, "unary"), (True, "stream")):
             results[f"paced echo {shape}"] = await measure(bare, echo_sessions, streams=streams, per_second=goal_rate)
             results[f"paced learning {shape}"] = await measure(
                 learning, sessions, streams=streams, per_second=goal_rate
             )
 
+    traced_rate, untraced_rate = (sum(by_mode[m]) / len(by_mode[m]) for m in (True, False))
     echo_unary, echo_stream = results["echo unary"], results["echo stream"]
     stream, unary = results["learning stream"], results["learning unary"]
     paced = {
@@ -371,17 +393,35 @@ async def run(scale: int) -> Report:
         ),
         Figure("p99, StreamHeartbeats saturated", stream.p99, "ms", "echo stream p99", echo_stream.p99, better="lower"),
         Figure("p99, SendHeartbeat saturated", unary.p99, "ms", "echo unary p99", echo_unary.p99, better="lower"),
+        Figure(
+            f"heartbeats/s, SendHeartbeat, tracing on (ratio {traced.switch.ratio:g}, OTLP export)",
+            traced_rate,
+            "/s",
+            "tracing off /s",
+            untraced_rate,
+            goal=f">= {TRACING_GOAL:g}x (loses at most {1 - TRACING_GOAL:.0%})",
+            met=traced_rate >= TRACING_GOAL * untraced_rate,
+            key="tracing cost",
+        ),
     ]
+    figures[0].key = "StreamHeartbeats /s vs echo unary"
+    figures[3].key = "SendHeartbeat /s vs echo unary"
+    figures[1].key = "p99 StreamHeartbeats at half the echo rate"
+    figures[6].key = "p99 SendHeartbeat saturated"
     reasons = set().union(*(r.reasons for k, r in results.items() if k.startswith(("learning", "paced learning"))))
     return Report(
         title="Study heartbeats through learning (gRPC, auth, rules, PostgreSQL group commit) vs a bare grpc.aio echo",
         scale=scale,
         figures=figures,
+        load=f"{count} study sessions",
         notes=[
             f"{count} concurrent sessions; each waits for its answer before sending the next heartbeat",
             f"saturated: as fast as answers come; paced: {goal_rate:,.0f}/s offered (half the bare unary echo rate)",
             f"{MEASURE_SECONDS:.0f} s measured after {WARM_UP_SECONDS} s of warm-up, for every figure",
             f"learning's verdicts: {', '.join(sorted(reasons))}",
             "client, echo server and services share one Python process; PostgreSQL is a separate process",
+            f"tracing: SendHeartbeat saturated {', '.join(f'{r:,.0f}' for r in by_mode[False])}/s off and "
+            f"{', '.join(f'{r:,.0f}' for r in by_mode[True])}/s on (order off, on, on, off); the collector "
+            f"received {exports} OTLP exports while on",
         ],
     )

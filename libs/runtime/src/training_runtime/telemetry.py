@@ -16,7 +16,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +30,19 @@ def setup_telemetry(
     otlp_endpoint: str | None = None,
     sample_ratio: float = 1.0,
     metric_readers: list[MetricReader] | None = None,
+    sampler: Sampler | None = None,
 ) -> tuple[TracerProvider, MeterProvider]:
-    """Install the tracer and meter providers once; later calls return the installed ones."""
+    """Install the tracer and meter providers once; later calls return the installed ones.
+
+    New traces are sampled at `sample_ratio` and a caller's decision is followed (parent-based),
+    unless `sampler` is given (benchmarks switch tracing on and off with their own)."""
     global _providers
     with _lock:
         if _providers is not None:
             return _providers
         resource = Resource.create({"service.name": f"training-{service}", "service.namespace": "training"})
-        tracer_provider = TracerProvider(resource=resource, sampler=ParentBased(TraceIdRatioBased(sample_ratio)))
+        sampler = sampler or ParentBased(TraceIdRatioBased(sample_ratio))
+        tracer_provider = TracerProvider(resource=resource, sampler=sampler)
         readers = list(metric_readers or [])
         if otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter

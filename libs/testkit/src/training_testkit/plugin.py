@@ -4,6 +4,8 @@
 - `test_databases`: `await test_databases.create("identity")` -> URL of a fresh database (dropped at the end).
 - `nats_server`: a nats-server with JetStream on a free port, shared by the session.
 - `nats_factory`: `nats_factory()` starts a private server a test may stop, kill and restart.
+- `metric_reader`: the in-memory reader of every metric the process records (telemetry is installed
+  when pytest starts, before any service); `span_exporter`: the spans finished during one test.
 """
 
 from __future__ import annotations
@@ -17,7 +19,23 @@ import pytest
 import pytest_asyncio
 
 from training_devstack.embedded import NatsServer
+from training_testkit import telemetry
 from training_testkit.infra import PostgresServer, TestDatabases
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    telemetry.install()
+
+
+@pytest.fixture(scope="session")
+def metric_reader() -> telemetry.InMemoryMetricReader:
+    return telemetry.METRICS
+
+
+@pytest.fixture
+def span_exporter() -> Iterator[telemetry.InMemorySpanExporter]:
+    with telemetry.collecting_spans() as exporter:
+        yield exporter
 
 
 @pytest.fixture(scope="session")

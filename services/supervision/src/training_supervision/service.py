@@ -9,6 +9,7 @@ from training.supervision.v1 import supervision_pb2_grpc
 from training_records.servicer import RecordChainServicer
 from training_runtime.server import ServiceContext, Wiring
 from training_supervision.api import SupervisionServicer
+from training_supervision.app.backlog import PushBacklog
 from training_supervision.app.chain_heads import ChainHeadReporter
 from training_supervision.app.commands import Commands, OwningServices
 from training_supervision.app.consumers import consumers
@@ -78,6 +79,7 @@ class SupervisionService:
             province_region=settings.province_region_code,
             poll_interval_seconds=settings.command_poll_interval_seconds,
         )
+        backlog = PushBacklog(ctx.uow)
         servicer = SupervisionServicer(Queries(ctx.uow), sync, commands, ctx.clock)
 
         chains = RecordChainServicer(CHAINS, ctx.uow)
@@ -89,6 +91,9 @@ class SupervisionService:
         async def push_records() -> None:
             await pusher.run()
 
+        async def push_backlog() -> None:
+            await backlog.run()
+
         async def daily_batch() -> None:
             await sync.run()
 
@@ -98,6 +103,6 @@ class SupervisionService:
         return Wiring(
             register=register,
             consumers=consumers(ctx.clock, pusher.wake),
-            background=[push_records, daily_batch, regulator_commands],
+            background=[push_records, push_backlog, daily_batch, regulator_commands],
             on_stop=[province.close],
         )

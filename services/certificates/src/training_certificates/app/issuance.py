@@ -17,8 +17,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from opentelemetry import trace
 from sqlalchemy import and_, exists, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from training.certificates.v1 import certificates_events_pb2 as cev
 from training.common.v1 import common_pb2
@@ -41,6 +42,7 @@ from training_certificates.persistence.tables import (
     serial_counters,
 )
 from training_events import Event
+from training_events.tracing import current_trace_headers, links_from_headers
 from training_records import append, lock_chain
 from training_runtime.clock import Clock
 from training_runtime.protoconv import kind_to_proto, qualification_to_proto, timestamp
@@ -50,26 +52,31 @@ ISSUED = "training.certificates.certificate.issued.v1"
 REVOKED_SUBJECT = "training.certificates.certificate.revoked.v1"
 
 Emit = Callable[[Event], Awaitable[None]]
+_tracer = trace.get_tracer("training_certificates")
 
 
 class ClassNotYetKnown(Exception):
     """An enrollment is complete but its class's topics have not arrived yet; retried."""
 
 
-async def merge_facts(session: Any, enrollment_id: str, now: datetime, **values: Any) -> Any:
+async def merge_facts(session: Any, enrollment_id: str, now: datetime, *, fact: str, **values: Any) -> Any:
     """Merge facts into the enrollment's row (locking it) and return the whole row.
 
     A stored fact is kept (the first passed final attempt stays the one on the certificate), except
-    the completion, which an invalidation may have cleared and a later completion sets again.
+    the completion, which an invalidation may have cleared and a later completion sets again. The
+    current trace context is stored under `fact` (the first one seen is kept).
     """
     updates: dict[str, Any] = {"updated_at": now}
     for name, value in values.items():
         column = enrollment_facts.c[name]
         bound = literal(value, column.type)
         updates[name] = bound if name == "completion" else func.coalesce(column, bound)
+    arrived = {fact: current_trace_headers()}
+    # Keys already stored win (`new || old`): a redelivered or repeated fact keeps its first trace.
+    updates["traces"] = literal(arrived, JSONB).op("||")(func.coalesce(enrollment_facts.c.traces, literal({}, JSONB)))
     statement = (
         insert(enrollment_facts)
-        .values(enrollment_id=uuid.UUID(enrollment_id), updated_at=now, **values)
+        .values(enrollment_id=uuid.UUID(enrollment_id), updated_at=now, traces=arrived, **values)
         .on_conflict_do_update(index_elements=[enrollment_facts.c.enrollment_id], set_=updates)
         .returning(*enrollment_facts.c)
     )
@@ -101,6 +108,19 @@ class Issuer:
         )
         if institution.suspended:
             return None  # issued on reinstatement
+        # The issuance continues the trace of the fact that completed the join and links the
+        # traces of the facts that arrived before it.
+        current = trace.get_current_span().get_span_context()
+        with _tracer.start_as_current_span(
+            "certificate issue",
+            links=links_from_headers((facts.traces or {}).values(), besides=current),
+            attributes={"training.enrollment_id": str(facts.enrollment_id)},
+        ):
+            return await self._issue(session, emit, facts, topics, trainee, institution)
+
+    async def _issue(
+        self, session: Any, emit: Emit, facts: Any, topics: list[dict[str, Any]], trainee: Any, institution: Any
+    ) -> CertificateDocument | None:
         document = self._document(facts, topics, trainee.name, trainee.masked_national_id, institution.name)
         # The issuance chain's lock before the serial counter's: every issuing transaction takes them
         # in this order (a transaction issuing several certificates would otherwise deadlock another).

@@ -61,6 +61,9 @@ enrollment_facts = Table(
     Column("completion", JSONB),
     # The first passed final attempt (AttemptGraded as JSON).
     Column("final_exam", JSONB),
+    # The trace context each fact arrived with ({"enrollment": {"traceparent": ...}, ...}): the
+    # issuance continues the last fact's trace and links the others (docs/operations.md, "Traces").
+    Column("traces", JSONB),
     Column("updated_at", TZ, nullable=False),
     # Retention (docs/records.md): the class's rulebook years (from courses), and the enrollment's
     # certificate is kept until its issuance or revocation, whichever is later, plus those years.

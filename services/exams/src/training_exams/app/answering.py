@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from opentelemetry.context import Context
+
+from training_events import Event
+from training_events.tracing import captured, restored
 from training_exams.app.attempts import AttemptDetail, AttemptViews
 from training_exams.app.catalogue import Catalogue
 from training_exams.app.submission import (
@@ -66,6 +70,8 @@ class _Save:
 class _Submit:
     attempt_id: uuid.UUID
     trainee: str
+    # The submitting call's trace: the attempt's events continue it (group commit writes them later).
+    trace: Context = field(default_factory=captured, compare=False)
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,13 @@ class Answers:
                 for row in rows.values()
                 if row.status == IN_PROGRESS and (row.id, str(row.trainee_id)) in claimed
             ]
-            for graded in await close_attempts(tx.session, tx.emit, self._catalogue, closing, now):
+            traces = {str(item.attempt_id): item.trace for item in items}
+
+            async def emit(event: Event) -> None:
+                with restored(traces.get(event.key)):  # an attempt's events are keyed by its id
+                    await tx.emit(event)
+
+            for graded in await close_attempts(tx.session, emit, self._catalogue, closing, now):
                 rows[graded.id] = graded
         outcomes: list[tuple[Any, list[Any]] | BaseException] = []
         for item in items:

@@ -8,9 +8,11 @@ outright, never leaves half of each).
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
+from opentelemetry import metrics
 from sqlalchemy import select, true, update
 
 from training.identity.v1 import identity_events_pb2 as events
@@ -51,6 +53,13 @@ from training_runtime.db import Transaction, UnitOfWork
 from training_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Validator
 from training_runtime.paging import next_token, parse_page, parse_uuid
 from training_runtime.protoconv import role_to_proto, timestamp
+
+# The whole check: analysis in the matcher's worker processes, the comparison and the record.
+_verification_ms = metrics.get_meter("training_identity.face").create_histogram(
+    "face.verification.duration",
+    unit="ms",
+    description="Duration of each face verification (VerifyFace), by purpose and outcome",
+)
 
 FACE_CHECK_RECORDED = "training.identity.face_check.recorded.v1"
 FACE_ENROLLED = "training.identity.face.enrolled.v1"
@@ -203,7 +212,13 @@ class FaceData:
         # Analysis first, then one transaction: the baseline, consent and trainee are checked there,
         # under lock. (A look-up before the analysis as well would cost every check a transaction to
         # save work only for callers that ask about trainees without a baseline.)
-        analysis = await self._analyse(image)
+        started = time.perf_counter()
+        try:
+            analysis = await self._analyse(image)
+        except InvalidArgument:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            _verification_ms.record(elapsed_ms, {"purpose": purpose.value, "outcome": "unreadable"})
+            raise
         problem = rules.face_problem(analysis, self._matcher.min_face_size)
         threshold = self._settings.threshold
         async with self._uow.begin() as tx:
@@ -254,6 +269,8 @@ class FaceData:
                     key=str(user_id),
                 )
             )
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        _verification_ms.record(elapsed_ms, {"purpose": purpose.value, "outcome": outcome.value})
         return FaceCheckView(
             face_check_id=str(check_id),
             user_id=str(user_id),

@@ -26,9 +26,11 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from opentelemetry.context import Context
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from training_events import Event, add_to_outbox
+from training_events.tracing import captured, restored
 from training_learning.app.ledger import Ledger
 from training_learning.app.views import AckView, demand
 from training_learning.domain import session as rules_of_session
@@ -95,6 +97,8 @@ class _Item:
     received_at: datetime
     future: asyncio.Future[AckView]
     session_uuid: uuid.UUID
+    # The caller's trace: what a heartbeat causes (credited hours, a completion) continues it.
+    trace: Context
 
 
 def validate(beat: BeatIn) -> uuid.UUID:
@@ -142,7 +146,9 @@ class HeartbeatBatcher:
         """Queue one heartbeat and wait until it is stored and judged."""
         sid = validate(beat)
         future: asyncio.Future[AckView] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Item(beat=beat, received_at=self._clock.now(), future=future, session_uuid=sid))
+        self._queue.append(
+            _Item(beat=beat, received_at=self._clock.now(), future=future, session_uuid=sid, trace=captured())
+        )
         self._wakeup.set()
         return await future
 
@@ -234,7 +240,7 @@ class HeartbeatBatcher:
             states = {sid: state_from_row(row) for sid, row in rows.items()}
             changed: dict[uuid.UUID, datetime] = {}
             beat_rows: list[tuple[Any, ...]] = []
-            transitions: dict[uuid.UUID, list[Outcome]] = defaultdict(list)
+            transitions: dict[uuid.UUID, list[tuple[Outcome, Context]]] = defaultdict(list)
             for index, item in enumerate(items):
                 row = rows.get(item.session_uuid)
                 if row is None or str(row.trainee_id) != item.beat.trainee_id:
@@ -255,7 +261,7 @@ class HeartbeatBatcher:
                 if outcome.changed:
                     changed[row.id] = item.received_at
                 if outcome.closed or outcome.reject_pending:
-                    transitions[row.id].append(outcome)
+                    transitions[row.id].append((outcome, item.trace))
                 beat_rows.append(
                     (
                         row.id,
@@ -313,8 +319,9 @@ class HeartbeatBatcher:
                 ledger = Ledger(connection, now, emit, defer_links=True)
                 for sid, outcomes in transitions.items():
                     rules = self._rulebooks.version(rows[sid].rulebook_version)
-                    for outcome in outcomes:
-                        await ledger.apply(SessionFacts.of(rows[sid]), outcome, rules)
+                    for outcome, trace in outcomes:
+                        with restored(trace):  # its events continue the heartbeat's trace
+                            await ledger.apply(SessionFacts.of(rows[sid]), outcome, rules)
                 await ledger.link_pending()
         for index, item in enumerate(items):
             if item.future.done():

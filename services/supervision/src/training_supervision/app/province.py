@@ -13,6 +13,8 @@ from typing import Any
 
 import aiohttp
 
+from training_events.tracing import current_trace_headers
+
 
 class ProvinceUnavailable(Exception):
     """No usable answer; the same request may be sent again."""
@@ -53,7 +55,10 @@ class Province:
 
     async def _call(self, method: str, path: str, *, body: Any = None, params: dict[str, str] | None = None) -> Any:
         try:
-            async with self._client().request(method, self._url + path, json=body, params=params) as response:
+            # The W3C trace headers let the province's logs name the trace that sent a request.
+            async with self._client().request(
+                method, self._url + path, json=body, params=params, headers=current_trace_headers()
+            ) as response:
                 if response.status >= 500 or response.status in (408, 429):
                     raise ProvinceUnavailable(f"{method} {path}: HTTP {response.status}")
                 payload = await response.json(content_type=None)

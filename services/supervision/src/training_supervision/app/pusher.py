@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
+from training_events.tracing import context_from_headers, links_from_headers, restored, span_context_from_headers
 from training_records import append
 from training_runtime.clock import Clock
 from training_runtime.db import UnitOfWork
@@ -33,6 +36,7 @@ from training_supervision.domain.records import PushStatus, backoff_seconds
 from training_supervision.persistence.tables import push_leases, push_receipts, push_records
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("training_supervision.pusher")
 
 _DUE_KEYS = text(
     """
@@ -230,7 +234,23 @@ class Pusher:
         return packed
 
     async def send(self, rows: list[Any]) -> None:
-        """Send one request and apply its answer; the keys' leases end with it."""
+        """Send one request and apply its answer; the keys' leases end with it.
+
+        The request's span continues the trace of its first record queued in a sampled trace, and
+        links the traces of the others (one request carries the records of many trainees)."""
+        parent = _parent_trace(rows)
+        with (
+            restored(context_from_headers(parent)),
+            _tracer.start_as_current_span(
+                "province push",
+                kind=SpanKind.CLIENT,
+                links=links_from_headers((r.trace for r in rows), besides=span_context_from_headers(parent)),
+                attributes={"training.push.records": len(rows)},
+            ),
+        ):
+            await self._send(rows)
+
+    async def _send(self, rows: list[Any]) -> None:
         try:
             try:
                 wire = await with_people(rows, self._people)
@@ -355,3 +375,12 @@ class Pusher:
             )
             if acknowledged:
                 await self._keep_receipts(tx.session, [a["rid"] for a in acknowledged], now)
+
+
+def _parent_trace(rows: list[Any]) -> dict[str, str] | None:
+    """The stored trace of the first record queued in a sampled trace, else of the first with one."""
+    traced = [(r.trace, span_context_from_headers(r.trace)) for r in rows if r.trace]
+    for headers, span_context in traced:
+        if span_context is not None and span_context.trace_flags.sampled:
+            return headers
+    return traced[0][0] if traced else None

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from training_events.tracing import current_trace_headers
 from training_records import append, lock_chain
 from training_supervision.chains import CHAINS, PUSH_RECORDS
 from training_supervision.domain.records import (
@@ -94,6 +95,7 @@ async def _insert(session: Any, record: Record, now: datetime) -> bool:
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            trace=current_trace_headers() or None,
         )
         .on_conflict_do_nothing(index_elements=[push_records.c.idempotency_key])
         .returning(push_records.c.id)

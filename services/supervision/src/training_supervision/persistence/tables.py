@@ -76,6 +76,8 @@ push_records = Table(
     Column("acknowledged_at", TZ),
     Column("receipt_id", Text),
     Column("created_at", TZ, nullable=False),
+    # The trace context the record was queued in (W3C headers): its push continues that trace.
+    Column("trace", JSONB),
     UniqueConstraint("order_key", "sequence", name="uq_push_records_order"),
     Index(
         "ix_push_records_open",
