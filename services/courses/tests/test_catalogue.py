@@ -197,3 +197,38 @@ async def test_trainees_see_only_published_courses(campus, people) -> None:
         pb.GetCourseRequest(course_id=published_course.course_id), metadata=trainee.metadata
     )
     assert seen.course.status == pb.COURSE_STATUS_PUBLISHED
+
+
+async def test_overlong_lists_are_refused_by_their_size_alone(campus, people) -> None:
+    # Found by fuzzing: thousands of items were each converted and checked, one violation apiece,
+    # until the call ran past any deadline. Over the limit, the list is refused by its size alone.
+    failure = await rpc_failure(
+        campus.stub.CreateSyllabus(
+            pb.CreateSyllabusRequest(
+                title="超长大纲",
+                qualification_type=R.QUALIFICATION_TYPE_SAFETY_MANAGER_HIGH_RISK,
+                training_kind=R.TRAINING_KIND_INITIAL,
+                total_hours=3,
+                topics=[pb.SyllabusTopic()] * 101,
+            ),
+            metadata=people.operator.metadata,
+        ),
+        INVALID,
+    )
+    assert failure.fields == ("topics",)
+    assert "at most 100" in failure.message
+    school = await campus.school()
+    syllabus = await campus.syllabus()
+    draft = campus.new_course(school, syllabus, "law", lessons=[60] * 201)
+    failure = await rpc_failure(
+        campus.stub.CreateCourse(pb.CreateCourseRequest(course=draft), metadata=school.staff.metadata), INVALID
+    )
+    assert failure.fields == ("course.lessons",)
+    failure = await rpc_failure(
+        campus.stub.OpenClass(
+            pb.OpenClassRequest(title="超大班", syllabus_id=syllabus.syllabus_id, course_ids=["x"] * 101),
+            metadata=school.admin.metadata,
+        ),
+        INVALID,
+    )
+    assert failure.fields == ("course_ids",)

@@ -307,3 +307,19 @@ async def test_the_graded_event_carries_the_enrollment_and_the_result(exam_offic
     assert graded.rulebook_version == "test-2026"
     assert sorted(t.topic_code for t in graded.topics) == sorted(TOPICS)
     assert graded.submitted_at.ToDatetime() - graded.started_at.ToDatetime() == timedelta(0)
+
+
+async def test_overlong_blueprints_and_selections_are_refused_by_their_size_alone(exam_office) -> None:
+    # Found by fuzzing: every item of a huge list was converted and checked before any limit applied.
+    where, _, trainee, _, started = await mock_attempt(exam_office)
+    blueprint = [section(SINGLE, 1, 1.0)] * 51
+    failure = await rpc_failure(
+        exam_office.define(where, ev.EXAM_KIND_MOCK, blueprint=blueprint), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert failure.fields == ("blueprint",)
+    position = started.paper.questions[0].position
+    failure = await rpc_failure(
+        exam_office.save(trainee, started.attempt.attempt_id, position, [0] * 27), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert failure.fields == ("selected",)
+    assert "at most 26" in failure.message

@@ -228,3 +228,17 @@ async def test_list_pages_through_every_visible_row_once(people) -> None:
         if not token:
             break
     assert sorted(seen) == sorted(created)
+
+
+async def test_overlong_type_lists_are_refused_by_their_size_alone(people) -> None:
+    # Found by fuzzing: each of thousands of items was checked and named before any limit applied.
+    request = pb.RegisterInstitutionRequest(
+        name="安全培训学校",
+        qualification_types=[common_pb2.QUALIFICATION_TYPE_SPECIAL_OPERATION] * 21,
+        operation_types=["electrical.low_voltage"] * 101,
+    )
+    failure = await rpc_failure(
+        people.stub.RegisterInstitution(request, metadata=people.operator.metadata), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert set(failure.fields) <= {"name", "credit_code", "region_code", "qualification_types", "operation_types"}
+    assert {"qualification_types", "operation_types"} <= set(failure.fields)

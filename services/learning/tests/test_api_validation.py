@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 
+from training.common.v1 import common_pb2
 from training.learning.v1 import learning_pb2 as pb
 from training_runtime.protoconv import timestamp
 from training_testkit.rpc import rpc_failure
@@ -75,6 +78,19 @@ async def test_someone_elses_session_does_not_exist_for_the_caller(learner) -> N
         grpc.StatusCode.NOT_FOUND,
     )
     assert hidden.code == grpc.StatusCode.NOT_FOUND
+
+
+async def test_invalidating_more_than_a_thousand_entries_at_once_is_refused(learning_stub, people) -> None:
+    # Found by fuzzing: each of thousands of ids was parsed and named before any limit applied.
+    regulator = await people.account(common_pb2.ROLE_REGULATOR, region_code="440000")
+    failure = await rpc_failure(
+        learning_stub.InvalidateHours(
+            pb.InvalidateHoursRequest(enrollment_id=str(uuid.uuid4()), entry_ids=["x"] * 1001, reason="查实代学"),
+            metadata=regulator.metadata,
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert failure.fields == ("entry_ids",)
 
 
 async def test_study_records_need_an_enrollment_id_that_is_a_uuid(learner) -> None:

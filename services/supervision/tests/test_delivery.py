@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+import grpc
 import pytest
 
 from training.identity.v1 import identity_pb2 as ipb
 from training.supervision.v1 import supervision_pb2 as pb
 from training_testkit import wait_until
+from training_testkit.rpc import rpc_failure
 
 pytestmark = pytest.mark.slow
 
@@ -152,3 +154,14 @@ async def test_a_record_out_of_attempts_goes_to_the_failed_list(scenario, provin
     province_faults.set_faults(fail_ratio=0)
     await scenario.stub.RetryFailedPushes(pb.RetryFailedPushesRequest(), metadata=people.operator.metadata)
     await scenario.acknowledged(2, trainee_id=learner.trainee.user_id)
+
+
+async def test_retrying_more_than_a_thousand_records_at_once_is_refused(supervision_stub, people) -> None:
+    # Found by fuzzing: each of thousands of ids was parsed before any limit applied.
+    failure = await rpc_failure(
+        supervision_stub.RetryFailedPushes(
+            pb.RetryFailedPushesRequest(record_ids=["x"] * 1001), metadata=people.operator.metadata
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert failure.fields == ("record_ids",)

@@ -9,8 +9,13 @@ import grpc
 import pytest
 
 from training.supervision.v1 import supervision_pb2 as pb
+from training.supervision.v1.supervision_pb2_grpc import SupervisionServiceStub
+from training_devstack.embedded import free_port
+from training_identity.testing import migrated_database
+from training_runtime.clients import insecure_channel
 from training_supervision.domain.records import CHINA
-from training_testkit import wait_until
+from training_supervision.service import MIGRATIONS, SupervisionService
+from training_testkit import running_app, wait_until
 from training_testkit.rpc import rpc_failure
 
 pytestmark = pytest.mark.slow
@@ -65,3 +70,26 @@ async def test_a_bad_date_names_the_field(scenario, people) -> None:
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert failure.fields == ("date",)
+
+
+async def test_operator_calls_that_need_the_province_answer_unavailable_while_it_is_down(
+    supervision_app, test_databases, people
+) -> None:
+    # Found while fuzzing: the province's failure escaped as INTERNAL. (A daily batch of a day with no
+    # records asks the province nothing, so this fresh database cannot show it for RunDailyBatch.)
+    database = await migrated_database(test_databases, "supervision", MIGRATIONS)
+    nowhere = f"https://127.0.0.1:{free_port()}"
+    settings = supervision_app.settings.model_copy(update={"database_url": database, "province_url": nowhere})
+    async with running_app(SupervisionService(), settings) as app:
+        channel = insecure_channel(f"127.0.0.1:{app.port}")
+        stub = SupervisionServiceStub(channel)
+        operator = people.operator.metadata
+        try:
+            for call in (
+                stub.ReconcileDay(pb.ReconcileDayRequest(date="2026-03-01"), metadata=operator),
+                stub.FetchRegulatorCommands(pb.FetchRegulatorCommandsRequest(), metadata=operator),
+            ):
+                failure = await rpc_failure(call, grpc.StatusCode.UNAVAILABLE)
+                assert "provincial platform did not answer" in failure.message
+        finally:
+            await channel.close()

@@ -3,7 +3,7 @@ codes with rich details (see `training_runtime.server.status`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from dataclasses import dataclass
 
 
@@ -19,6 +19,11 @@ class DomainError(Exception):
 class FieldViolation:
     field: str
     description: str
+
+
+MAX_VIOLATIONS_IN_MESSAGE = 10
+# Field violations sent as google.rpc.BadRequest details at most (server/status.py).
+MAX_VIOLATIONS_IN_DETAILS = 100
 
 
 class InvalidArgument(DomainError):
@@ -45,7 +50,10 @@ class InvalidArgument(DomainError):
             raise ValueError("InvalidArgument needs at least one violation")
         self.violations = list(violations)
         self.reason = reason
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+        # A request with thousands of bad items gets a bounded answer (the first ones say what is wrong).
+        shown = "; ".join(f"{v.field}: {v.description}" for v in self.violations[:MAX_VIOLATIONS_IN_MESSAGE])
+        hidden = len(self.violations) - MAX_VIOLATIONS_IN_MESSAGE
+        super().__init__(shown + (f"; and {hidden} more" if hidden > 0 else ""))
 
 
 class NotFound(DomainError):
@@ -109,6 +117,13 @@ class Validator:
     def require(self, value: object, field: str, description: str = "is required") -> bool:
         if value in (None, "", b"", 0) or (isinstance(value, str) and not value.strip()):
             self.add(field, description)
+            return False
+        return True
+
+    def within(self, values: Sized, field: str, maximum: int) -> bool:
+        """False (and a violation) when `values` has more than `maximum` items: check no item then."""
+        if len(values) > maximum:
+            self.add(field, f"has {len(values)} items; at most {maximum}")
             return False
         return True
 

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -37,10 +39,16 @@ def span_exporter() -> Iterator[telemetry.InMemorySpanExporter]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    server = PostgresServer.provide(tmp_path_factory.mktemp("pg"))
-    yield server
-    server.close()
+def postgres_server() -> Iterator[PostgresServer]:
+    # Not under pytest's temporary root: as root the embedded server runs as its own user, which
+    # must traverse the folders above its data, and every pytest session resets that root to 0700.
+    scratch = Path(tempfile.mkdtemp(prefix="training-test-pg-"))
+    try:
+        server = PostgresServer.provide(scratch)
+        yield server
+        server.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from training.supervision.v1 import supervision_pb2 as pb
 from training.supervision.v1 import supervision_pb2_grpc
 from training_runtime.auth import require_principal
 from training_runtime.clock import Clock
+from training_runtime.errors import FailedPrecondition, Unavailable
 from training_runtime.protoconv import timestamp
 from training_supervision.app.commands import STATUS_TO_PROTO, TYPE_TO_PROTO, Commands
+from training_supervision.app.province import ProvinceRefused, ProvinceUnavailable
 from training_supervision.app.queries import Queries
 from training_supervision.app.sync import DailySync, parse_day
 from training_supervision.domain.commands import CommandStatus, CommandType
@@ -63,6 +67,17 @@ def command_proto(row: Any) -> pb.RegulatorCommand:
     )
 
 
+@contextmanager
+def _province_answers() -> Iterator[None]:
+    """The provincial platform's failures as statuses: no answer is retryable, a refusal is not."""
+    try:
+        yield
+    except ProvinceUnavailable as exc:
+        raise Unavailable(f"the provincial platform did not answer ({exc}); retry shortly") from exc
+    except ProvinceRefused as exc:
+        raise FailedPrecondition("PROVINCE_REFUSED", f"the provincial platform refused the request: {exc}") from exc
+
+
 class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
     def __init__(self, queries: Queries, sync: DailySync, commands: Commands, clock: Clock) -> None:
         self._queries = queries
@@ -99,7 +114,8 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
         return pb.RetryFailedPushesResponse(requeued=await self._queries.retry_failed(list(request.record_ids)))
 
     async def RunDailyBatch(self, request: pb.RunDailyBatchRequest, context):  # type: ignore[no-untyped-def]
-        result = await self._sync.batch(parse_day(request.batch_date, self._clock, "batch_date"))
+        with _province_answers():
+            result = await self._sync.batch(parse_day(request.batch_date, self._clock, "batch_date"))
         return pb.RunDailyBatchResponse(
             batch_id=result.batch_id,
             batch_date=result.batch_date.isoformat(),
@@ -108,7 +124,8 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
         )
 
     async def ReconcileDay(self, request: pb.ReconcileDayRequest, context):  # type: ignore[no-untyped-def]
-        result = await self._sync.reconcile(parse_day(request.date, self._clock, "date"))
+        with _province_answers():
+            result = await self._sync.reconcile(parse_day(request.date, self._clock, "date"))
         return pb.ReconcileDayResponse(
             date=result.day.isoformat(),
             ours=result.ours,
@@ -118,7 +135,8 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
         )
 
     async def FetchRegulatorCommands(self, request: pb.FetchRegulatorCommandsRequest, context):  # type: ignore[no-untyped-def]
-        received, settled = await self._commands.fetch()
+        with _province_answers():
+            received, settled = await self._commands.fetch()
         return pb.FetchRegulatorCommandsResponse(received=received, settled=settled)
 
     async def ListRegulatorCommands(self, request: pb.ListRegulatorCommandsRequest, context):  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -27,6 +28,7 @@ from training_runtime.auth.principal import Principal, reset_principal, set_prin
 from training_runtime.auth.tokens import TokenVerifier
 from training_runtime.db import database_unavailable
 from training_runtime.server.status import to_status, trailing_metadata
+from training_runtime.server.wire import Undecodable, refusal, tolerant
 
 access_log = logging.getLogger("training.access")
 log = logging.getLogger(__name__)
@@ -84,7 +86,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return handler
         rule = self._policy.rule_for(method)
         kwargs = {
-            "request_deserializer": handler.request_deserializer,
+            # A request that does not decode reaches the wrapper as an `Undecodable` (server/wire.py).
+            "request_deserializer": tolerant(handler.request_deserializer),
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary:
@@ -100,7 +103,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             call = _Call(self, method, context)
             token = await call.enter(rule)
             try:
-                return await behavior(request, context)
+                return await behavior(_decoded(request), context)
             except BaseException as exc:
                 await call.fail(exc)
                 raise
@@ -114,7 +117,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             call = _Call(self, method, context)
             token = await call.enter(rule)
             try:
-                result = behavior(request, context)
+                result = behavior(_decoded(request), context)
                 if inspect.isasyncgen(result):
                     async for item in result:
                         yield item
@@ -157,6 +160,28 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             # Supervision relaying a regulator command: the call acts as the command (auth/commands.py).
             return acting_for_command(principal, command)
         return principal
+
+
+def _decoded(request: Any) -> Any:
+    """The request, refusing one that did not decode or holds what no RPC accepts (server/wire.py);
+    a request stream refuses its first such message."""
+    if hasattr(request, "__aiter__"):
+        return _decoded_stream(request)
+    _refuse_bad(request)
+    return request
+
+
+def _refuse_bad(request: Any) -> None:
+    if isinstance(request, Undecodable):
+        raise request.error()
+    if isinstance(request, Message) and (refused := refusal(request)):
+        raise refused
+
+
+async def _decoded_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        _refuse_bad(request)
+        yield request
 
 
 # Statuses that mean the server failed (the others are answers about the request).

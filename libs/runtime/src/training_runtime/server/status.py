@@ -28,7 +28,7 @@ def to_status(exc: errors.DomainError, *, domain: str) -> tuple[grpc.StatusCode,
             error_details_pb2.BadRequest(
                 field_violations=[
                     error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                    for v in exc.violations
+                    for v in exc.violations[: errors.MAX_VIOLATIONS_IN_DETAILS]
                 ]
             ),
         )

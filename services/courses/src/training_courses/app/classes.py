@@ -29,6 +29,7 @@ from training_runtime.protoconv import kind_to_proto, qualification_to_proto, ti
 from training_runtime.vocabulary import QualificationType, TrainingKind
 
 CLASS_OPENED = "training.courses.class.opened.v1"
+MAX_CLASS_COURSES = 100
 ENROLLMENT_CREATED = "training.courses.enrollment.created.v1"
 
 
@@ -108,7 +109,7 @@ class Classes:
         except ValueError:
             check.add("syllabus_id", "must be a UUID" if syllabus_id else "is required")
         cids: list[uuid.UUID] = []
-        for i, value in enumerate(course_ids):
+        for i, value in enumerate(course_ids if check.within(course_ids, "course_ids", MAX_CLASS_COURSES) else ()):
             try:
                 cids.append(uuid.UUID(value))
             except ValueError:

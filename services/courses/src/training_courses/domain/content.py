@@ -12,6 +12,8 @@ from training_runtime.vocabulary import OPERATION_TYPES, QualificationType, Trai
 
 _CODE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 MAX_LESSON_SECONDS = 4 * 3600
+MAX_LESSONS = 200
+MAX_TOPICS = 100
 
 
 def check_text(check: Validator, value: str, field: str, *, minimum: int = 2, maximum: int = 100) -> str:
@@ -61,6 +63,8 @@ def check_syllabus(
         check.add("total_hours", "must be at most 1000")
     if not topics:
         check.add("topics", "name at least one topic")
+    if not check.within(topics, "topics", MAX_TOPICS):
+        return
     codes = set()
     for i, t in enumerate(topics):
         if not _CODE.match(t.code):
@@ -94,8 +98,8 @@ def check_lessons(
         check.add(f"{prefix}.credited_hours", "must be 1 to 200")
     if not lessons:
         check.add(f"{prefix}.lessons", "name at least one lesson")
-    if len(lessons) > 200:
-        check.add(f"{prefix}.lessons", "at most 200 lessons")
+    if not check.within(lessons, f"{prefix}.lessons", MAX_LESSONS):
+        return
     for i, lesson in enumerate(lessons):
         check_text(check, lesson.title, f"{prefix}.lessons[{i}].title")
         if not 1 <= lesson.duration_seconds <= MAX_LESSON_SECONDS:

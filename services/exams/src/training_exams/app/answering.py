@@ -47,6 +47,8 @@ from training_runtime.errors import FailedPrecondition, InvalidArgument, NotFoun
 from training_runtime.paging import parse_uuid
 
 MAX_REVISION = 2**62
+# More than any question has options.
+MAX_SELECTED = 26
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ class Answers:
             raise InvalidArgument("position", f"must be 0 to {len(paper) - 1}")
         item = paper.item(position)
         question = (await self._catalogue.snapshot(paper.bank_version_id)).by_key[item.question]
+        if len(selected) > MAX_SELECTED:
+            raise InvalidArgument("selected", f"has {len(selected)} items; at most {MAX_SELECTED}")
         chosen = tuple(int(v) for v in selected)
         problem = selection_problem(question, chosen)
         if problem is not None:

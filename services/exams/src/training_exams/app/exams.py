@@ -36,6 +36,7 @@ from training_runtime.errors import FailedPrecondition, InvalidArgument, NotFoun
 from training_runtime.paging import parse_page, parse_uuid
 
 MAX_TITLE = 200
+MAX_BLUEPRINT_SECTIONS = 50
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ class NewExam:
 
 
 def _sections(check: Validator, blueprint: Sequence[SectionInput]) -> list[Section]:
-    sections = []
+    sections: list[Section] = []
+    if not check.within(blueprint, "blueprint", MAX_BLUEPRINT_SECTIONS):
+        return sections
     for i, s in enumerate(blueprint):
         points = points_from(s.points)
         if s.type is None:

@@ -22,6 +22,8 @@ from training_runtime.protoconv import qualification_to_proto, role_to_proto, ti
 from training_runtime.vocabulary import OPERATION_TYPES, QualificationType
 
 REGISTERED = "training.identity.institution.registered.v1"
+MAX_QUALIFICATION_TYPES = 20
+MAX_OPERATION_TYPES = 100
 SUSPENDED = "training.identity.institution.suspended.v1"
 REINSTATED = "training.identity.institution.reinstated.v1"
 
@@ -75,6 +77,10 @@ class Institutions:
             check.add("region_code", problem)
         if not n.qualification_types:
             check.add("qualification_types", "name at least one qualification type")
+        within = check.within(n.qualification_types, "qualification_types", MAX_QUALIFICATION_TYPES)
+        within = check.within(n.operation_types, "operation_types", MAX_OPERATION_TYPES) and within
+        if not within:
+            check.check()
         for i, q in enumerate(n.qualification_types):
             if q is None:
                 check.add(f"qualification_types[{i}]", "is not a known qualification type")

@@ -34,6 +34,7 @@ from training_runtime.paging import next_token, parse_page, parse_uuid
 from training_runtime.protoconv import role_to_proto, timestamp
 
 HOURS_INVALIDATED = "training.learning.hours.invalidated.v1"
+MAX_ENTRY_IDS = 1000
 
 
 def may_read(actor: Principal, e: Any) -> bool:
@@ -366,6 +367,8 @@ class Records:
     ) -> tuple[list[Any], ProgressView]:
         check = Validator()
         ids: list[uuid.UUID] = []
+        if not check.within(entry_ids, "entry_ids", MAX_ENTRY_IDS):
+            check.check()
         for i, value in enumerate(entry_ids):
             try:
                 ids.append(uuid.UUID(value))

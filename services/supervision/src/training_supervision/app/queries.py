@@ -16,6 +16,8 @@ from training_runtime.paging import next_token, parse_page, parse_uuid
 from training_supervision.domain.records import PushStatus, RecordType
 from training_supervision.persistence.tables import push_records, regulator_commands
 
+MAX_RETRY_IDS = 1000
+
 
 @dataclass(frozen=True)
 class Statistics:
@@ -97,6 +99,8 @@ class Queries:
         return rows, next_token(rows[-1].created_at, rows[-1].id) if more and rows else ""
 
     async def retry_failed(self, record_ids: list[str]) -> int:
+        if len(record_ids) > MAX_RETRY_IDS:
+            raise InvalidArgument("record_ids", f"has {len(record_ids)} items; at most {MAX_RETRY_IDS}")
         ids = [parse_uuid(value, f"record_ids[{i}]") for i, value in enumerate(record_ids)]
         statement = update(push_records).where(push_records.c.status == PushStatus.FAILED.value)
         if ids:
