@@ -115,6 +115,23 @@ class Scenario:
 
         return await wait_until(done, timeout=60, interval=0.1, what=f"{count} records acknowledged for {scope}")
 
+    async def settled(self, timeout: float = 300) -> None:
+        """Wait until no record waits for the province: the session's supervision has consumed every
+        earlier test's events (all services share one NATS), and a test that turns faults on should
+        measure its own records, not that backlog."""
+
+        async def nothing_waiting() -> bool:
+            for status in (pb.PUSH_STATUS_PENDING, pb.PUSH_STATUS_SENT):
+                page = await self.stub.ListPushRecords(
+                    pb.ListPushRecordsRequest(page=common_pb2.PageRequest(page_size=1), status=status),
+                    metadata=self.people.operator.metadata,
+                )
+                if page.records:
+                    return False
+            return True
+
+        await wait_until(nothing_waiting, timeout=timeout, interval=0.2, what="supervision's backlog to drain")
+
     def held(self, order_key: str) -> list[dict]:
         """What the province holds for an order key, in arrival order."""
         return [s.record for s in self.province.store.in_arrival_order() if s.record["order_key"] == order_key]

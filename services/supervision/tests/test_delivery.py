@@ -23,6 +23,7 @@ async def test_every_record_arrives_exactly_once_and_in_order_despite_failures_a
 ) -> None:
     institution = await people.institution("440106")
     learners = [await scenario.learner(institution.institution_id) for _ in range(6)]
+    await scenario.settled()
     province_faults.set_faults(fail_ratio=0.3, timeout_ratio=0.15, hang_seconds=1.5)
     before = province_faults.counters.timed_out_on_purpose, province_faults.counters.failed_on_purpose
 
