@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from training.certificates.v1 import certificates_pb2 as pb
 from training.common.v1 import common_pb2 as R
-from training.records.v1 import records_pb2 as rpb
 from training.records.v1 import records_pb2_grpc
 from training_certificates.chains import CHAINS, ISSUANCES, REVOCATIONS
-from training_records.testing import ChainTamper, assert_tampering_named
+from training_records.testing import ChainTamper, assert_tampering_named, chain_verifier
 
 
 async def test_tampering_with_issuances_and_revocations_is_named(
@@ -26,9 +25,7 @@ async def test_tampering_with_issuances_and_revocations_is_named(
         )
     stub = records_pb2_grpc.RecordChainServiceStub(certificates_channel)
 
-    async def verify(chain: str) -> rpb.ChainVerification:
-        response = await stub.VerifyChain(rpb.VerifyChainRequest(chain=chain), metadata=people.operator.metadata)
-        return response.chains[0]
+    verify = chain_verifier(stub, people.operator.metadata)
 
     tamper = ChainTamper(certificates_database, CHAINS)
     await assert_tampering_named(

@@ -9,7 +9,7 @@ from training.exams.v1 import exams_events_pb2 as ev
 from training.records.v1 import records_pb2 as rpb
 from training.records.v1 import records_pb2_grpc
 from training_exams.chains import CHAINS, GRADED_ATTEMPTS
-from training_records.testing import ChainTamper, assert_tampering_named
+from training_records.testing import ChainTamper, assert_tampering_named, chain_verifier
 
 from .conftest import answer_all
 
@@ -24,9 +24,7 @@ async def test_tampering_with_graded_attempts_is_named(exam_office, exams_channe
         await exam_office.submit(trainee, started.attempt.attempt_id)
     stub = records_pb2_grpc.RecordChainServiceStub(exams_channel)
 
-    async def verify(chain: str) -> rpb.ChainVerification:
-        response = await stub.VerifyChain(rpb.VerifyChainRequest(chain=chain), metadata=people.operator.metadata)
-        return response.chains[0]
+    verify = chain_verifier(stub, people.operator.metadata)
 
     tamper = ChainTamper(exams_database, CHAINS)
     await assert_tampering_named(

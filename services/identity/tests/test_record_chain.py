@@ -9,7 +9,7 @@ from training.identity.v1 import identity_pb2 as pb
 from training.records.v1 import records_pb2 as rpb
 from training.records.v1 import records_pb2_grpc
 from training_identity.chains import CHAINS, FACE_CHECKS
-from training_records.testing import ChainTamper, assert_tampering_named
+from training_records.testing import ChainTamper, assert_tampering_named, chain_verifier
 from training_testkit.rpc import rpc_failure
 
 
@@ -26,9 +26,7 @@ async def test_tampering_with_face_checks_is_named(
         )
     stub = records_pb2_grpc.RecordChainServiceStub(identity_channel)
 
-    async def verify(chain: str) -> rpb.ChainVerification:
-        response = await stub.VerifyChain(rpb.VerifyChainRequest(chain=chain), metadata=people.operator.metadata)
-        return response.chains[0]
+    verify = chain_verifier(stub, people.operator.metadata)
 
     await assert_tampering_named(
         ChainTamper(identity_database, CHAINS),

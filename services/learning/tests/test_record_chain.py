@@ -15,7 +15,7 @@ from training.records.v1 import records_pb2 as rpb
 from training.records.v1 import records_pb2_grpc
 from training_learning.chains import CHAINS, LEDGER
 from training_learning.service import MIGRATIONS
-from training_records.testing import ChainTamper, assert_tampering_named, run_command_here
+from training_records.testing import ChainTamper, assert_tampering_named, chain_verifier, run_command_here
 from training_runtime.migrations import upgrade
 from training_testkit.rpc import rpc_failure
 
@@ -32,9 +32,7 @@ async def test_tampering_with_the_ledger_is_named_by_position_and_entry(
         await player.end(FACES[SAME_PERSON])
     stub = records_pb2_grpc.RecordChainServiceStub(learning_channel)
 
-    async def verify(chain: str) -> rpb.ChainVerification:
-        response = await stub.VerifyChain(rpb.VerifyChainRequest(chain=chain), metadata=people.operator.metadata)
-        return response.chains[0]
+    verify = chain_verifier(stub, people.operator.metadata)
 
     await assert_tampering_named(
         ChainTamper(learning_database, CHAINS),

@@ -4,9 +4,8 @@ delivery state changes freely."""
 
 from __future__ import annotations
 
-from training.records.v1 import records_pb2 as rpb
 from training.records.v1 import records_pb2_grpc
-from training_records.testing import ChainTamper, assert_tampering_named
+from training_records.testing import ChainTamper, assert_tampering_named, chain_verifier
 from training_supervision.chains import CHAINS, PUSH_RECEIPTS, PUSH_RECORDS
 
 
@@ -20,9 +19,7 @@ async def test_tampering_with_push_records_is_named(
     await scenario.acknowledged(4, trainee_id=learner.trainee.user_id)
     stub = records_pb2_grpc.RecordChainServiceStub(supervision_channel)
 
-    async def verify(chain: str) -> rpb.ChainVerification:
-        response = await stub.VerifyChain(rpb.VerifyChainRequest(chain=chain), metadata=people.operator.metadata)
-        return response.chains[0]
+    verify = chain_verifier(stub, people.operator.metadata)
 
     await assert_tampering_named(
         ChainTamper(supervision_database, CHAINS),

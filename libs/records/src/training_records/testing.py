@@ -14,9 +14,10 @@ import io
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from sqlalchemy.dialects import postgresql
@@ -180,6 +181,16 @@ class Named:
 
 
 VerifyRpc = Callable[[str], Awaitable[records_pb2.ChainVerification]]
+
+
+def chain_verifier(stub: Any, metadata: Sequence[tuple[str, str]]) -> VerifyRpc:
+    """`verify(chain)` for `assert_tampering_named`: one chain's VerifyChain answer, asked as `metadata`."""
+
+    async def verify(chain: str) -> records_pb2.ChainVerification:
+        response = await stub.VerifyChain(records_pb2.VerifyChainRequest(chain=chain), metadata=metadata)
+        return response.chains[0]
+
+    return verify
 
 
 async def run_command(service: str, chain: str, env: Mapping[str, str]) -> tuple[int, str]:
