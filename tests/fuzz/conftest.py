@@ -130,7 +130,9 @@ class Platform:
                     return False
             return True
 
-        await wait_until(drained, interval=0.05, what=f"events for {served.name} to be processed")
+        # Long enough for an earlier test's event that keeps failing to go through all its retries
+        # (about two minutes of backoff) to the dead letters.
+        await wait_until(drained, timeout=180, interval=0.05, what=f"events for {served.name} to be processed")
 
 
 async def call_raw(

@@ -211,6 +211,9 @@ class NatsServer:
         self.monitor_port = free_port(host)
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.store_dir.parent / f"nats-{self.port}.log"
+        # Ports we picked may be taken by someone else between the pick and the bind: the first
+        # start then picks again. Once started, the server keeps its ports across restarts.
+        self._may_repick = port is None
 
     @property
     def url(self) -> str:
@@ -219,6 +222,17 @@ class NatsServer:
     def start(self, timeout: float = 20.0) -> NatsServer:
         if self.process is not None and self.process.poll() is None:
             return self
+        for _ in range(3 if self._may_repick else 0):
+            try:
+                return self._start(timeout)
+            except RuntimeError:
+                if "address already in use" not in self.log_path.read_text(errors="replace"):
+                    raise
+                self.port, self.monitor_port = free_port(self.host), free_port(self.host)
+                self.log_path = self.store_dir.parent / f"nats-{self.port}.log"
+        return self._start(timeout)
+
+    def _start(self, timeout: float) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -242,6 +256,7 @@ class NatsServer:
                 start_new_session=True,
             )
         _wait(self._healthy, timeout=timeout, what=f"nats-server on port {self.port}")
+        self._may_repick = False
         return self
 
     def _healthy(self) -> bool:
