@@ -8,7 +8,10 @@ calling each other and for any client of the platform:
   waits for a connection within its deadline instead of failing at once;
 - a call answered UNAVAILABLE (a server shutting down, or whose database or NATS is unreachable, has
   changed nothing) is retried by gRPC itself, up to 5 attempts with exponential backoff from 0.1 s to
-  2 s; every other status is an answer and is never retried;
+  2 s; so is a call a server answered CANCELLED: gRPC's server gives that answer, not UNAVAILABLE, to
+  calls it had received but not yet handed to a handler when it shuts down (grpc/grpc#41785), and
+  our services answer CANCELLED for nothing else (a call cut off by the end of the grace period
+  rolls its transaction back); every other status is an answer and is never retried;
 - a lost connection is re-established after 0.1 s, backing off to at most 2 s.
 """
 
@@ -26,8 +29,9 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors
 from training_runtime.auth.tokens import CachedKeySet
 from training_runtime.errors import Unavailable
 
-# Retries a call that never reached a server or found it shutting down. Only UNAVAILABLE: every
-# other status is an answer.
+# Retries a call that never reached a server or found it shutting down: UNAVAILABLE, and CANCELLED
+# from the server (a call a shutting-down gRPC server received but never started; a client's own
+# cancellation is never retried). Every other status is an answer.
 _SERVICE_CONFIG = json.dumps(
     {
         "methodConfig": [
@@ -38,7 +42,7 @@ _SERVICE_CONFIG = json.dumps(
                     "initialBackoff": "0.1s",
                     "maxBackoff": "2s",
                     "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
+                    "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"],
                 },
             }
         ]
