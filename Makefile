@@ -19,7 +19,7 @@ GEN_STAMP := libs/protos/src/training/.generated
 
 PYTEST_ARGS ?=
 
-.PHONY: help install gen run test lint format bench lock migrate charts clean
+.PHONY: help install gen run test browser lint format bench lock migrate charts clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -48,8 +48,11 @@ gen: $(GEN_STAMP)  ## generate the Python protobuf and gRPC code from proto/
 run: install  ## run the whole platform locally (embedded PostgreSQL and NATS unless configured)
 	$(PY) -m training_devstack run
 
-test: install  ## run the whole test suite against real PostgreSQL and NATS
+test: install browser  ## run the whole test suite against real PostgreSQL and NATS
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+browser:  ## Debian's chromium and a CJK font for the browser tests (apt-get as root or with sudo; once)
+	@tests/install-browser
 
 lint: install  ## ruff and buf lint
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
 """Headless Chromium (Debian's, never a downloaded one) with a fake camera fed from a real face photo.
 
-The camera is Chromium's fake capture device reading a y4m video that ffmpeg makes from the photo,
+The camera is Chromium's fake capture device reading a y4m video that ffmpeg (imageio-ffmpeg's) makes from the photo,
 framed at the 4:3 aspect ratio the web app asks for (so the page does not crop the face), 4:2:0,
 limited range, even dimensions.
 """
@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from imageio_ffmpeg import get_ffmpeg_exe
 from playwright.async_api import BrowserContext, Page, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -24,7 +25,7 @@ FRAME = (
 OUTPUT = Path(__file__).resolve().parents[3] / "test-output" / "gateway-browser"
 
 
-def camera_video(ffmpeg: str, out: Path, *scenes: tuple[Path, float]) -> Path:
+def camera_video(out: Path, *scenes: tuple[Path, float]) -> Path:
     """A y4m camera video showing each photo for its number of seconds, in order (2 frames a second)."""
     inputs: list[str] = []
     filters = []
@@ -35,7 +36,7 @@ def camera_video(ffmpeg: str, out: Path, *scenes: tuple[Path, float]) -> Path:
     graph = ";".join(filters) + f";{joined}concat=n={len(scenes)}:v=1[v]"
     subprocess.run(
         [
-            ffmpeg,
+            get_ffmpeg_exe(),
             "-loglevel",
             "error",
             "-y",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from imageio_ffmpeg import get_ffmpeg_exe
 
 from training.common.v1 import common_pb2
 from training.courses.v1 import courses_pb2 as cpb
@@ -199,12 +199,11 @@ class Platform:
 
 
 def make_lesson_video(folder: Path) -> None:
-    """A 20-second VP8 test pattern (what a media store would hold), generated with Debian's ffmpeg."""
-    ffmpeg = require_binary("ffmpeg")
+    """A 20-second VP8 test pattern (what a media store would hold), made by ffmpeg (imageio-ffmpeg's)."""
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
-            ffmpeg,
+            get_ffmpeg_exe(),
             "-loglevel",
             "error",
             "-y",
@@ -221,17 +220,6 @@ def make_lesson_video(folder: Path) -> None:
         ],
         check=True,
     )
-
-
-def require_binary(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(
-            f"{name} is not installed: the gateway's browser tests need Debian's chromium and ffmpeg "
-            "(`apt-get install -y chromium ffmpeg`; .ci/run installs them)",
-            pytrace=False,
-        )
-    return found
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
