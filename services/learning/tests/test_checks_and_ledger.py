@@ -15,6 +15,7 @@ from training.courses.v1 import courses_pb2 as cpb
 from training.learning.v1 import learning_events_pb2 as events
 from training.learning.v1 import learning_pb2 as pb
 from training_rulebook.testing import CAPPED_FROM, DAILY_CAP_HOURS, FULL_HOURS_FROM
+from training_runtime.auth.commands import command_metadata
 from training_testkit import wait_until
 from training_testkit.rpc import rpc_failure
 from training_testkit.streams import published
@@ -299,6 +300,38 @@ async def test_the_ledger_refuses_edits_and_a_regulator_invalidates_by_new_entri
     invalidated = events.HoursInvalidated.FromString(message.data)
     assert list(invalidated.invalidated_entry_ids) == [first.entry_id]
     assert invalidated.actor_role == R.ROLE_REGULATOR
+
+
+async def test_a_repeated_regulator_command_returns_its_invalidation_and_takes_back_nothing_more(
+    learner, people
+) -> None:
+    """Supervision died after learning applied an invalidate_hours command and before recording
+    that: the command asked again is answered with the entries it recorded, and the hours credited
+    since are kept; another command takes them back."""
+    me = await learner()
+    player = await me.start()
+    await study(player, until=40)
+    await player.end(FACES[SAME_PERSON])
+    supervision = await people.service("supervision")
+    command = tuple(supervision.metadata) + command_metadata(f"cmd-{uuid.uuid4().hex[:12]}", "440000")
+    request = pb.InvalidateHoursRequest(enrollment_id=me.enrollment_id, reason="查实代学")
+
+    first = await me.classroom.stub.InvalidateHours(request, metadata=command)
+    assert first.entries
+    assert credited(await me.entries()) == 0
+    player = await me.start()  # resumes at 40 s, the furthest position credited
+    await study(player, until=80)
+    await player.end(FACES[SAME_PERSON])
+    since = credited(await me.entries())
+    assert since > 0
+    again = await me.classroom.stub.InvalidateHours(request, metadata=command)
+
+    assert [e.entry_id for e in again.entries] == [e.entry_id for e in first.entries]
+    assert credited(await me.entries()) == since
+    another = tuple(supervision.metadata) + command_metadata(f"cmd-{uuid.uuid4().hex[:12]}", "440000")
+    taken = await me.classroom.stub.InvalidateHours(request, metadata=another)
+    assert taken.entries
+    assert credited(await me.entries()) == 0
 
 
 async def test_a_withdrawn_course_cannot_be_studied_and_its_live_session_ends(learner, campus, people) -> None:

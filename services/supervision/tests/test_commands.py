@@ -4,6 +4,8 @@ region or the province; the outcome reported back. A suspension takes effect acr
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 import pytest
 
@@ -161,6 +163,66 @@ async def test_a_command_withdraws_a_course(scenario, campus) -> None:
         coursepb.GetCourseRequest(course_id=course.course_id), metadata=school.admin.metadata
     )
     assert withdrawn.course.status == coursepb.COURSE_STATUS_WITHDRAWN
+
+
+async def test_a_repeated_command_is_answered_with_what_it_did_and_changes_nothing_more(
+    people, campus, graduation, nats_server
+) -> None:
+    """Supervision died after the owning service applied a command and before it recorded that: the
+    same command asked again is answered with the state it produced, not refused and not applied
+    twice; another command finding the same state is refused as before."""
+    supervision = await people.service("supervision")
+
+    def as_command(command_id: str) -> tuple[tuple[str, str], ...]:
+        return tuple(supervision.metadata) + command_metadata(command_id, "440000")
+
+    first, other = f"cmd-{uuid.uuid4().hex[:12]}", f"cmd-{uuid.uuid4().hex[:12]}"
+    school = await campus.school("440106")
+    course = await campus.published_course(school, await campus.syllabus(), "law")
+    graduate = await graduation.graduate()
+    await graduation.publish(*graduate.training())
+    certificate = await graduation.certificate(graduate)
+    suspend = ipb.SuspendInstitutionRequest(institution_id=school.institution_id, reason="违规组织培训")
+    withdraw = coursepb.WithdrawCourseRequest(course_id=course.course_id, reason="课程内容违规")
+    revoke = cpb.RevokeCertificateRequest(serial_number=certificate.serial_number, reason="证书信息与培训记录不符")
+
+    suspended = (await people.stub.SuspendInstitution(suspend, metadata=as_command(first))).institution
+    withdrawn = (await campus.stub.WithdrawCourse(withdraw, metadata=as_command(first))).course
+    revoked = (await graduation.stub.RevokeCertificate(revoke, metadata=as_command(first))).certificate
+    again = (
+        (await people.stub.SuspendInstitution(suspend, metadata=as_command(first))).institution,
+        (await campus.stub.WithdrawCourse(withdraw, metadata=as_command(first))).course,
+        (await graduation.stub.RevokeCertificate(revoke, metadata=as_command(first))).certificate,
+    )
+
+    assert again == (suspended, withdrawn, revoked)  # the same state, the same times: nothing recorded again
+    assert suspended.status == ipb.INSTITUTION_STATUS_SUSPENDED
+    assert withdrawn.status == coursepb.COURSE_STATUS_WITHDRAWN
+    assert revoked.status == cpb.CERTIFICATE_STATUS_REVOKED
+    refusals = [
+        await rpc_failure(call, grpc.StatusCode.FAILED_PRECONDITION)
+        for call in (
+            people.stub.SuspendInstitution(suspend, metadata=as_command(other)),
+            campus.stub.WithdrawCourse(withdraw, metadata=as_command(other)),
+            graduation.stub.RevokeCertificate(revoke, metadata=as_command(other)),
+        )
+    ]
+    assert [r.reason for r in refusals][2] == "CERTIFICATE_REVOKED"
+    # One suspension event: the reinstatement that follows it is published after anything the
+    # repeat could have written, so once it is there a second suspension would be too.
+    await people.stub.ReinstateInstitution(
+        ipb.ReinstateInstitutionRequest(institution_id=school.institution_id, reason="整改完成"),
+        metadata=people.operator.metadata,
+    )
+
+    async def through_reinstatement() -> list | None:
+        found = await published(
+            nats_server.url, "TRAINING_IDENTITY", "training.identity.institution.>", school.institution_id
+        )
+        return found if any(m.subject.endswith(".reinstated.v1") for m in found) else None
+
+    events = await wait_until(through_reinstatement, what="the reinstatement event")
+    assert [m.subject.split(".")[3] for m in events] == ["registered", "suspended", "reinstated"]
 
 
 async def test_only_supervision_may_relay_a_command(people, platform_secrets) -> None:

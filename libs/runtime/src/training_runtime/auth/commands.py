@@ -40,3 +40,13 @@ def acting_for_command(caller: Principal, header: str) -> Principal:
     if not _COMMAND_ID.match(command_id) or not _REGION.match(region_code):
         raise PermissionDenied("the regulator command header must be '<command id>;<6-digit region code>'")
     return Principal(subject=f"{COMMAND_SUBJECT_PREFIX}{command_id}", role=Role.REGULATOR, region_code=region_code)
+
+
+def is_regulator_command(actor: Principal) -> bool:
+    """Whether `actor` is a regulator command relayed by supervision (its subject names the command).
+
+    The RPCs that apply commands are idempotent by command id: a repeat of a command (supervision
+    died after the call succeeded and before recording it) finds the change recorded with this very
+    subject and answers with the state it produced instead of refusing or changing anything again.
+    """
+    return actor.subject.startswith(COMMAND_SUBJECT_PREFIX)

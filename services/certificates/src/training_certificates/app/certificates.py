@@ -11,6 +11,7 @@ from training_certificates.app.records import REVOKED, CertificateView, by_seria
 from training_certificates.app.verification import VerificationCache
 from training_certificates.domain import access
 from training_certificates.persistence.tables import certificates
+from training_runtime.auth.commands import is_regulator_command
 from training_runtime.auth.principal import INSTITUTION_ROLES, Principal, Role, region_prefix
 from training_runtime.db import UnitOfWork
 from training_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Validator
@@ -102,6 +103,8 @@ class Certificates:
                 raise PermissionDenied(
                     "only the issuing institution's admin or a regulator of its region may revoke a certificate"
                 )
+            if row.status == REVOKED and is_regulator_command(actor) and row.revoked_by == actor.subject:
+                return view_of(row)  # a repeat of the command that revoked it
             if row.status == REVOKED:
                 raise FailedPrecondition("CERTIFICATE_REVOKED", f"certificate {row.serial_number} is already revoked")
             revoked = await revoke(

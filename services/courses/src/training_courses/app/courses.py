@@ -21,6 +21,7 @@ from training_courses.domain.review import CourseStatus
 from training_courses.persistence.tables import course_decisions, courses, institutions, lessons
 from training_events import Event
 from training_rulebook import RulebookSet
+from training_runtime.auth.commands import is_regulator_command
 from training_runtime.auth.principal import INSTITUTION_ROLES, Principal, Role, region_prefix
 from training_runtime.clock import Clock
 from training_runtime.db import Transaction, UnitOfWork
@@ -297,6 +298,8 @@ class Courses:
             if course is None:
                 raise NotFound("course", course_id)
             review.ensure_may_withdraw(actor, course.region_code)
+            if is_regulator_command(actor) and await _withdrawn_by(tx.session, course, actor):
+                return course  # a repeat of the command that withdrew it
             target = review.withdraw(course.status)
             await self._decide(tx, actor, course, target, reason)
             await tx.emit(
@@ -379,3 +382,19 @@ class Courses:
             )
             for r in rows
         ]
+
+
+async def _withdrawn_by(session: Any, course: CourseView, actor: Principal) -> bool:
+    """Whether the course is withdrawn, by this command."""
+    if course.status is not CourseStatus.WITHDRAWN:
+        return False
+    found = await session.scalar(
+        select(course_decisions.c.id)
+        .where(
+            course_decisions.c.course_id == uuid.UUID(course.course_id),
+            course_decisions.c.status == CourseStatus.WITHDRAWN.value,
+            course_decisions.c.actor_id == actor.subject,
+        )
+        .limit(1)
+    )
+    return found is not None

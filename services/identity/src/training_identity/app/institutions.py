@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
 
@@ -14,6 +15,7 @@ from training_identity.domain import institutions as rules
 from training_identity.domain import validation as v
 from training_identity.domain.institutions import InstitutionStatus
 from training_identity.persistence.tables import institution_status_changes, institutions
+from training_runtime.auth.commands import is_regulator_command
 from training_runtime.auth.principal import INSTITUTION_ROLES, Principal, Role, region_prefix
 from training_runtime.db import UnitOfWork
 from training_runtime.errors import AlreadyExists, InvalidArgument, NotFound, Validator
@@ -150,6 +152,8 @@ class Institutions:
                 raise NotFound("institution", institution_id)
             rules.ensure_may_change_status(actor, row.region_code)
             current = InstitutionStatus(row.status)
+            if is_regulator_command(actor) and await _applied_by(tx.session, iid, actor, current):
+                return _view(row)  # a repeat of the command that made this change
             target = rules.suspend(current) if suspend else rules.reinstate(current)
             now = tx.now()
             await tx.session.execute(
@@ -246,3 +250,16 @@ class Institutions:
         return ListPage(
             items=items, next_page_token=next_token(rows[-1].created_at, rows[-1].id) if more and rows else ""
         )
+
+
+async def _applied_by(session: Any, iid: uuid.UUID, actor: Principal, current: InstitutionStatus) -> bool:
+    """Whether the institution's current status is the one this command put it in."""
+    last = (
+        await session.execute(
+            select(institution_status_changes.c.actor_id, institution_status_changes.c.to_status)
+            .where(institution_status_changes.c.institution_id == iid)
+            .order_by(institution_status_changes.c.changed_at.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    return last is not None and last.actor_id == actor.subject and last.to_status == current.value

@@ -27,6 +27,7 @@ from training_learning.persistence.tables import (
 )
 from training_records import lock_chain
 from training_rulebook import Rulebook, RulebookSet
+from training_runtime.auth.commands import is_regulator_command
 from training_runtime.auth.principal import INSTITUTION_ROLES, Principal, Role, region_prefix
 from training_runtime.db import UnitOfWork
 from training_runtime.errors import FailedPrecondition, NotFound, Validator
@@ -383,12 +384,31 @@ class Records:
             if not may_amend(actor, e):
                 raise NotFound("enrollment", enrollment_id)
             ledger = Ledger(tx.session, tx.now(), tx.emit)
-            rows = await self._invalidate(
-                ledger, actor, e, entry_ids=ids, reason=reason, kind_reason=Reason.INVALIDATED
-            )
+            rows = await self._applied_by(tx.session, e, actor) if is_regulator_command(actor) else []
+            if not rows:  # unless this repeats the command that made them, take the credit back
+                rows = await self._invalidate(
+                    ledger, actor, e, entry_ids=ids, reason=reason, kind_reason=Reason.INVALIDATED
+                )
             e = await self._enrollment(tx.session, actor, enrollment_id)
             view = await self.progress_of(tx.session, e)
         return rows, view
+
+    @staticmethod
+    async def _applied_by(session: Any, e: Any, actor: Principal) -> list[Any]:
+        """The invalidation entries this regulator command recorded for the enrollment (a repeat)."""
+        return list(
+            (
+                await session.execute(
+                    select(ledger_entries)
+                    .where(
+                        ledger_entries.c.enrollment_id == e.id,
+                        ledger_entries.c.kind == "INVALIDATION",
+                        ledger_entries.c.actor_id == actor.subject,
+                    )
+                    .order_by(ledger_entries.c.sequence)
+                )
+            ).all()
+        )
 
     async def _invalidate(
         self, ledger: Ledger, actor: Principal, e: Any, *, entry_ids: list[uuid.UUID], reason: str, kind_reason: Reason
