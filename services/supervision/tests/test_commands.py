@@ -214,6 +214,9 @@ async def test_a_repeated_command_is_answered_with_what_it_did_and_changes_nothi
         ipb.ReinstateInstitutionRequest(institution_id=school.institution_id, reason="整改完成"),
         metadata=people.operator.metadata,
     )
+    # Asked again after an operator reinstated the institution, the command does not suspend it anew.
+    late = (await people.stub.SuspendInstitution(suspend, metadata=as_command(first))).institution
+    assert late.status == ipb.INSTITUTION_STATUS_ACTIVE
 
     async def through_reinstatement() -> list | None:
         found = await published(

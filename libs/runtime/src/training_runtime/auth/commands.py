@@ -46,7 +46,7 @@ def is_regulator_command(actor: Principal) -> bool:
     """Whether `actor` is a regulator command relayed by supervision (its subject names the command).
 
     The RPCs that apply commands are idempotent by command id: a repeat of a command (supervision
-    died after the call succeeded and before recording it) finds the change recorded with this very
-    subject and answers with the state it produced instead of refusing or changing anything again.
+    died after the call succeeded and before recording it) finds a change recorded with this very
+    subject and answers with the current state instead of refusing or changing anything again.
     """
     return actor.subject.startswith(COMMAND_SUBJECT_PREFIX)

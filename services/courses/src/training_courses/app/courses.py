@@ -385,9 +385,7 @@ class Courses:
 
 
 async def _withdrawn_by(session: Any, course: CourseView, actor: Principal) -> bool:
-    """Whether the course is withdrawn, by this command."""
-    if course.status is not CourseStatus.WITHDRAWN:
-        return False
+    """Whether this command already withdrew the course."""
     found = await session.scalar(
         select(course_decisions.c.id)
         .where(

@@ -152,8 +152,8 @@ class Institutions:
                 raise NotFound("institution", institution_id)
             rules.ensure_may_change_status(actor, row.region_code)
             current = InstitutionStatus(row.status)
-            if is_regulator_command(actor) and await _applied_by(tx.session, iid, actor, current):
-                return _view(row)  # a repeat of the command that made this change
+            if is_regulator_command(actor) and await _applied_by(tx.session, iid, actor):
+                return _view(row)  # a repeat of a command already applied: its state, unchanged
             target = rules.suspend(current) if suspend else rules.reinstate(current)
             now = tx.now()
             await tx.session.execute(
@@ -252,14 +252,14 @@ class Institutions:
         )
 
 
-async def _applied_by(session: Any, iid: uuid.UUID, actor: Principal, current: InstitutionStatus) -> bool:
-    """Whether the institution's current status is the one this command put it in."""
-    last = (
-        await session.execute(
-            select(institution_status_changes.c.actor_id, institution_status_changes.c.to_status)
-            .where(institution_status_changes.c.institution_id == iid)
-            .order_by(institution_status_changes.c.changed_at.desc())
-            .limit(1)
+async def _applied_by(session: Any, iid: uuid.UUID, actor: Principal) -> bool:
+    """Whether this command already changed the institution's status (whatever happened since)."""
+    found = await session.scalar(
+        select(institution_status_changes.c.id)
+        .where(
+            institution_status_changes.c.institution_id == iid,
+            institution_status_changes.c.actor_id == actor.subject,
         )
-    ).one_or_none()
-    return last is not None and last.actor_id == actor.subject and last.to_status == current.value
+        .limit(1)
+    )
+    return found is not None
