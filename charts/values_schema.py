@@ -228,7 +228,14 @@ def service_schema(values: dict[str, Any]) -> dict[str, Any]:
             {"runAsUser": _integer(1), "runAsGroup": _integer(1), "fsGroup": _integer(1)}
         ),
         "tmpSizeLimit": {"type": "string", "pattern": "^[0-9]+(Ki|Mi|Gi)$"},
-        "service": _all_required({"annotations": STRING_MAP}),
+        "service": _all_required(
+            {
+                "annotations": STRING_MAP,
+                "sessionAffinity": {"enum": ["None", "ClientIP"]},
+                "sessionAffinityTimeoutSeconds": _integer(1, 86400),
+            },
+            optional=("sessionAffinity", "sessionAffinityTimeoutSeconds"),
+        ),
         "podAnnotations": STRING_MAP,
         "podLabels": STRING_MAP,
         "priorityClassName": STRING,

@@ -105,6 +105,28 @@ def test_the_ingress_is_opt_in_and_routes_every_host_to_the_http_port(charts, va
         assert ingress["spec"].get("tls", []) == values["ingress"]["tls"]
 
 
+def test_a_browser_stays_on_one_gateway_replica(charts, value_set) -> None:
+    """Class-archive exports live in the gateway replica that started them (docs/gateway.md): the
+    Service keeps a client on one replica, and so does the Ingress (ingress-nginx's cookie)."""
+    manifests = charts.render_set(value_set)
+    for values in charts.service_values(value_set):
+        if "httpPort" not in values["app"]:
+            continue
+        name = next(
+            d["metadata"]["name"]
+            for d in manifests.of_kind("Deployment")
+            if [p["name"] for p in manifests.containers(d)[0]["ports"]] == ["http"]
+        )
+        service = manifests.named("Service", name)
+        assert service["spec"]["sessionAffinity"] == "ClientIP"
+        assert service["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] > 0
+        for ingress in manifests.of_kind("Ingress"):
+            assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    for service in manifests.of_kind("Service"):
+        if any(p["name"] == "grpc" for p in service["spec"]["ports"]):
+            assert "sessionAffinity" not in service["spec"]  # gRPC clients hold their connections anyway
+
+
 def test_every_pod_is_hardened(charts, value_set) -> None:
     manifests = charts.render_set(value_set)
 

@@ -44,6 +44,14 @@ metadata:
   {{- end }}
 spec:
   type: ClusterIP
+  {{- with .Values.service.sessionAffinity }}
+  sessionAffinity: {{ . }}
+  {{- if eq . "ClientIP" }}
+  sessionAffinityConfig:
+    clientIP:
+      timeoutSeconds: {{ int ($.Values.service.sessionAffinityTimeoutSeconds | default 10800) }}
+  {{- end }}
+  {{- end }}
   selector:
     {{- include "training-lib.selectorLabels" . | nindent 4 }}
   ports:
