@@ -1,8 +1,8 @@
 """Headless Chromium (Debian's, never a downloaded one) with a fake camera fed from a real face photo.
 
-The camera is Chromium's fake capture device reading a y4m video that ffmpeg (imageio-ffmpeg's) makes from the photo,
-framed at the 4:3 aspect ratio the web app asks for (so the page does not crop the face), 4:2:0,
-limited range, even dimensions.
+The camera is Chromium's fake capture device reading a y4m video that ffmpeg (imageio-ffmpeg's)
+makes from the photo, framed at the 4:3 aspect ratio the web app asks for (so the page does not crop
+the face), 4:2:0, limited range, even dimensions.
 """
 
 from __future__ import annotations

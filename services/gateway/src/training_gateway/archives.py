@@ -3,9 +3,9 @@ with the caller's own token, polled for progress, downloaded when done.
 
 The jobs live in this process's memory (the finished ZIP too), so an export is polled and
 downloaded through the replica that started it: the gateway chart pins a client to one replica
-(session affinity on its Service and Ingress; docs/deploy.md). A restart forgets running and finished exports. At most
-`archive_max_running` exports build at once (the next is refused with 429); a finished one stays
-downloadable for `archive_keep_seconds`.
+(session affinity on its Service and Ingress; docs/deploy.md). A restart forgets running and
+finished exports. At most `archive_max_running` exports build at once (the next is refused with
+429); a finished one stays downloadable for `archive_keep_seconds`.
 """
 
 from __future__ import annotations
