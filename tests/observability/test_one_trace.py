@@ -191,6 +191,12 @@ async def test_one_trace_follows_a_trainee_from_study_to_the_province(
     assert client.kind == SpanKind.CLIENT
     assert (client.attributes or {}).get("rpc.service", "").endswith("IdentityService")
 
+    # SQLAlchemy: each service's statements are spans inside the call that ran them.
+    for call in (start_study, verifications[0]):
+        statements = [s for s in spans.spans if call in spans.ancestors(s) and "db.statement" in (s.attributes or {})]
+        assert statements, f"no database statement spans inside {call.name}"
+        assert all(s.kind == SpanKind.CLIENT and s.attributes["db.system"] == "postgresql" for s in statements)
+
     # NATS: the completion, written by learning while serving the trainee's study calls, reaches
     # certificates, exams and supervision as children of its publish span.
     completion_publish, certificates_completion = spans.hop_over_nats(COMPLETED, "certificates-learning")
