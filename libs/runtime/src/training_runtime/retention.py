@@ -8,12 +8,17 @@ projection, never on the record rows, because record rows are hash-chained and m
 
 `RetentionDater` keeps the dates current in the background (hourly): dates years ahead need no
 transaction on the hot path, and a date only ever moves later.
+
+`erasure_digest` is the proof format of an erasure at retention end (identity's personal data,
+certificates' holders).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -97,3 +102,12 @@ class RetentionDater:
             except Exception:
                 log.exception("retention dating failed; the next pass retries")
             await asyncio.sleep(self._interval)
+
+
+def erasure_digest(subject: str, table: str, erased_at: datetime, fields: Mapping[str, str]) -> str:
+    """Proof of an erasure: SHA-256 over the subject (`user:<id>`, `certificate:<id>`), the time and
+    the sorted `<table>.<field>:<SHA-256 of the erased value>` lines. It shows which values were
+    erased, provable against a backup, without keeping any of them."""
+    lines = [subject, f"at:{erased_at.isoformat()}"]
+    lines.extend(sorted(f"{table}.{name}:{value_sha256}" for name, value_sha256 in fields.items()))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()

@@ -11,7 +11,6 @@ what was erased.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import uuid
 from datetime import datetime
@@ -22,7 +21,7 @@ from training_certificates.app.verification import VerificationCache
 from training_certificates.persistence.tables import certificate_erasures, certificates, enrollment_facts
 from training_runtime.clock import Clock
 from training_runtime.db import UnitOfWork
-from training_runtime.retention import EnrollmentDating
+from training_runtime.retention import EnrollmentDating, erasure_digest
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +36,6 @@ CERTIFICATE_DATING = EnrollmentDating(
 
 # What an erased holder's name becomes; the masked ID number becomes empty.
 ERASED_NAME = "(erased)"
-
-
-def erasure_digest(certificate_id: str, erased_at: datetime, fields: dict[str, str]) -> str:
-    """SHA-256 over the sorted (field, SHA-256 of the stored value) lines: provable against a backup."""
-    lines = [f"certificate:{certificate_id}", f"at:{erased_at.isoformat()}"]
-    lines.extend(sorted(f"certificates.{name}:{value_sha256}" for name, value_sha256 in fields.items()))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _sha256_hex(column):  # type: ignore[no-untyped-def]
@@ -118,7 +110,7 @@ class HolderErasure:
                     enrollment_id=row.enrollment_id,
                     retention_until=row.retention_until,
                     erased_at=now,
-                    digest=erasure_digest(str(certificate_id), now, fields),
+                    digest=erasure_digest(f"certificate:{certificate_id}", "certificates", now, fields),
                 )
             )
         return row.serial_number

@@ -19,7 +19,6 @@ transactions it rolls back, so its counts are exactly what a real run would have
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from training_runtime.auth.principal import Principal, Role
 from training_runtime.clock import Clock
 from training_runtime.db import Transaction, UnitOfWork
 from training_runtime.protoconv import role_to_proto, timestamp
+from training_runtime.retention import erasure_digest
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +90,6 @@ class _Shared:
 
     async def __aexit__(self, *_exc: object) -> None:
         return None
-
-
-def erasure_digest(user_id: str, erased_at: datetime, fields: dict[str, str]) -> str:
-    """SHA-256 over the sorted (field, SHA-256 of the stored value) lines: which values were erased,
-    provable against a backup, without keeping any of them."""
-    lines = [f"user:{user_id}", f"at:{erased_at.isoformat()}"]
-    lines.extend(sorted(f"users.{name}:{value_sha256}" for name, value_sha256 in fields.items()))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 class RetentionJob:
@@ -294,7 +286,9 @@ class RetentionJob:
                 retention_until=row.retention_until,
                 erased_at=now,
                 fields=", ".join(name for name in ERASED_FIELDS if stored[name] is not None),
-                digest=erasure_digest(str(user_id), now, {k: v for k, v in stored.items() if v is not None}),
+                digest=erasure_digest(
+                    f"user:{user_id}", "users", now, {k: v for k, v in stored.items() if v is not None}
+                ),
             )
         )
         await tx.emit(
